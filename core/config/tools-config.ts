@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { logLevel, postgresUrl, redisUrl, secret } from "./fields.ts";
+import { parseEnv, type Env } from "./parse-env.ts";
+
+/**
+ * Settings for the command-line tools in scripts/ (migrate, start, test, token, seed, bench).
+ * Database URLs are optional here: without them the tools provision and use a local database.
+ */
+const toolsSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  TEST_DATABASE_URL: postgresUrl.optional(),
+  TEST_REDIS_URL: redisUrl.optional(),
+  JWT_SECRET: secret("signs API tokens").optional(),
+  ENCRYPTION_KEY: secret("encrypts integration secrets at rest").optional(),
+  LOG_LEVEL: logLevel,
+});
+
+export type ToolsConfig = z.output<typeof toolsSchema>;
+
+export function loadToolsConfig(env: Env): ToolsConfig {
+  return parseEnv("the command-line tools", toolsSchema, env);
+}

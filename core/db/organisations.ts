@@ -1,0 +1,34 @@
+import type { OwnerDatabase } from "./connect.ts";
+import type { OrgTransaction } from "./org-scope.ts";
+
+export interface Organisation {
+  id: string;
+  name: string;
+  slug: string;
+  createdAt: Date;
+}
+
+/**
+ * Creates an organisation as the owner: sign-up and seeding create organisations before anyone is
+ * scoped to them, which row-level security would otherwise refuse.
+ */
+export async function organisationCreate(db: OwnerDatabase, input: { name: string; slug: string }): Promise<Organisation> {
+  const row = await db
+    .insertInto("app.organisations")
+    .values({ name: input.name, slug: input.slug })
+    .returning(["id", "name", "slug", "created_at"])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at };
+}
+
+/** Operator lookup across organisations (seed, token tool). */
+export async function organisationBySlug(db: OwnerDatabase, slug: string): Promise<Organisation | undefined> {
+  const row = await db.selectFrom("app.organisations").select(["id", "name", "slug", "created_at"]).where("slug", "=", slug).executeTakeFirst();
+  return row && { id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at };
+}
+
+/** The current organisation, as row-level security lets the transaction see it. */
+export async function organisationCurrent(trx: OrgTransaction): Promise<Organisation | undefined> {
+  const row = await trx.selectFrom("app.organisations").select(["id", "name", "slug", "created_at"]).executeTakeFirst();
+  return row && { id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at };
+}

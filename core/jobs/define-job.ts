@@ -1,0 +1,100 @@
+import { z } from "zod";
+
+/**
+ * How a job type's queue behaves. Every job sent to the queue inherits these settings when it is
+ * inserted (pg-boss copies them onto the row), so changing them affects jobs sent afterwards.
+ */
+export interface QueueSettings {
+  /** Attempts after the first before the job fails for good (and goes to the dead-letter queue). */
+  retryLimit: number;
+  /** Delay before the first retry; with backoff it doubles each attempt (with jitter). */
+  retryDelaySeconds: number;
+  retryBackoff: boolean;
+  /** Cap on the backoff delay. */
+  retryDelayMaxSeconds: number;
+  /** Longest a single attempt may run before it is failed and retried. */
+  expireInSeconds: number;
+  /**
+   * When set, a worker refreshes each running job this often (half the interval); a job whose
+   * worker died is retried elsewhere once its heartbeat is this stale. Must be at least 10.
+   */
+  heartbeatSeconds: number | null;
+  /** How long a job may wait to start before it is deleted unrun. */
+  retentionSeconds: number;
+  /** How long a finished job (and its result) is kept. */
+  deleteAfterSeconds: number;
+  /** pg-boss queue policy: standard, or one of the singleton flavours. */
+  policy: "standard" | "short" | "singleton" | "stately" | "exclusive";
+  /** Wake idle workers with NOTIFY when a job is sent (milliseconds instead of a poll interval). */
+  notify: boolean;
+}
+
+export interface WorkerSettings {
+  /**
+   * Jobs fetched per round trip. Large for short jobs (throughput), small for long ones: a fetched
+   * job counts toward its expiry while it waits for a free handler slot.
+   */
+  batchSize: number;
+}
+
+export interface JobTypeDefinition<N extends string, P extends z.ZodType, R extends z.ZodType> {
+  /** Stable identifier and queue name: lowercase words joined by hyphens. Never rename a live type. */
+  name: N;
+  description: string;
+  payload: P;
+  result: R;
+  queue?: Partial<QueueSettings>;
+  worker?: Partial<WorkerSettings>;
+}
+
+export interface JobType<N extends string = string, P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  name: N;
+  description: string;
+  payload: P;
+  result: R;
+  queue: QueueSettings;
+  worker: WorkerSettings;
+  /** Where jobs that failed for the last time are copied, with their error. */
+  deadLetterQueue: string;
+}
+
+export type PayloadOf<J extends JobType> = z.output<J["payload"]>;
+export type ResultOf<J extends JobType> = z.output<J["result"]>;
+
+const DAY = 24 * 60 * 60;
+
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
+  retryLimit: 3,
+  retryDelaySeconds: 5,
+  retryBackoff: true,
+  retryDelayMaxSeconds: 10 * 60,
+  expireInSeconds: 15 * 60,
+  heartbeatSeconds: 30,
+  retentionSeconds: 14 * DAY,
+  deleteAfterSeconds: 7 * DAY,
+  policy: "standard",
+  notify: true,
+};
+
+const DEFAULT_WORKER_SETTINGS: WorkerSettings = { batchSize: 20 };
+
+export function defineJob<N extends string, P extends z.ZodType, R extends z.ZodType>(
+  definition: JobTypeDefinition<N, P, R>,
+): JobType<N, P, R> {
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(definition.name) || definition.name.length > 40) {
+    throw new Error(`job type name "${definition.name}" must be lowercase words joined by hyphens, at most 40 characters`);
+  }
+  const queue = { ...DEFAULT_QUEUE_SETTINGS, ...definition.queue };
+  if (queue.heartbeatSeconds !== null && queue.heartbeatSeconds < 10) {
+    throw new Error(`job type ${definition.name}: heartbeatSeconds must be at least 10 (pg-boss minimum) or null`);
+  }
+  return {
+    name: definition.name,
+    description: definition.description,
+    payload: definition.payload,
+    result: definition.result,
+    queue,
+    worker: { ...DEFAULT_WORKER_SETTINGS, ...definition.worker },
+    deadLetterQueue: `${definition.name}.dlq`,
+  };
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from "node:crypto";
+import { fromKysely, type JobInsert, type PgBoss } from "pg-boss";
+import type { Kysely } from "kysely";
+import type { z } from "zod";
+import { orgIdOf, isUuid, type OrgTransaction } from "../db/org-scope.ts";
+import type { DB } from "../db/types.ts";
+import { findJobType, jobTypeNames, type JobTypeByName, type JobTypeName } from "./catalogue.ts";
+import type { JobType } from "./define-job.ts";
+import { fieldProblems, IdempotencyConflictError, JobNotQueuedError, PayloadInvalidError, UnknownJobTypeError } from "./errors.ts";
+import { jobPayloadMatches } from "./job-queries.ts";
+import { jobIdForIdempotencyKey } from "./idempotency.ts";
+
+export interface EnqueueOptions {
+  /** Higher runs first. */
+  priority?: number;
+  /** Do not start before this instant (a Date) or this many seconds from now (a number). */
+  startAfter?: Date | number;
+  /** The same key again (same organisation and type) returns the first job instead of adding one. */
+  idempotencyKey?: string;
+  /** For singleton-style queue policies: at most one job per key in the states the policy covers. */
+  singletonKey?: string;
+  /** Required when `db` is not an org-scoped transaction from withOrg; must match it when it is. */
+  orgId?: string;
+}
+
+export interface EnqueueRequest {
+  type: string;
+  payload: unknown;
+  options?: EnqueueOptions;
+}
+
+export interface EnqueueResult {
+  id: string;
+  /** False when an idempotency key matched a job that already exists. */
+  created: boolean;
+}
+
+/** One problem in a bulk request, addressed by the job's position in it. */
+export class BulkEnqueueError extends Error {
+  readonly failures: readonly { index: number; error: Error }[];
+
+  constructor(failures: readonly { index: number; error: Error }[]) {
+    super(`${failures.length} job(s) rejected; nothing was enqueued: ${failures.map((f) => `[${f.index}] ${f.error.message}`).join("; ")}`);
+    this.name = "BulkEnqueueError";
+    this.failures = failures;
+  }
+}
+
+type Handle = Kysely<DB>;
+
+/**
+ * The one way jobs enter the system. It validates the payload against the job type's schema and
+ * sends it through pg-boss on the caller's own connection or transaction, so a job and the rows
+ * it is about commit together or not at all. Every job carries its organisation (pg-boss group id).
+ */
+export class JobClient {
+  readonly #boss: PgBoss;
+
+  constructor(boss: PgBoss) {
+    this.#boss = boss;
+  }
+
+  enqueue<N extends JobTypeName>(
+    db: Handle,
+    type: N,
+    payload: z.input<JobTypeByName<N>["payload"]>,
+    options?: EnqueueOptions,
+  ): Promise<EnqueueResult>;
+  enqueue(db: Handle, type: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
+  async enqueue(db: Handle, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const job = checkedJob(db, { type, payload, options });
+    const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: fromKysely(db) });
+    if (sent) return { id: sent, created: true };
+    if (job.options.id) {
+      // Same key again. Within an organisation's transaction we can see the first job and make
+      // sure the request really is a repeat, not a different job reusing the key.
+      if (orgIdOf(db) && !(await jobPayloadMatches(db as OrgTransaction, job.options.id, type, job.data))) {
+        throw new IdempotencyConflictError(job.options.id);
+      }
+      return { id: job.options.id, created: false };
+    }
+    throw new JobNotQueuedError(type, `its queue's "${findJobType(type)!.queue.policy}" policy already holds a job with this singleton key`);
+  }
+
+  /**
+   * Validates every job first and enqueues none unless all are valid; then one bulk insert per
+   * type. Results come back in request order.
+   */
+  async enqueueMany(db: Handle, requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+    const failures: { index: number; error: Error }[] = [];
+    const checked = requests.map((request, index) => {
+      try {
+        return checkedJob(db, request);
+      } catch (error) {
+        failures.push({ index, error: error as Error });
+        return undefined;
+      }
+    });
+    const seen = new Map<string, number>();
+    checked.forEach((job, index) => {
+      if (!job?.options.id) return;
+      const first = seen.get(job.options.id);
+      if (first === undefined) seen.set(job.options.id, index);
+      else failures.push({ index, error: new Error(`repeats the idempotency key of job [${first}] in this request`) });
+    });
+    if (failures.length > 0) throw new BulkEnqueueError(failures.sort((a, b) => a.index - b.index));
+
+    const jobs = checked as CheckedJob[];
+    const ids = jobs.map((job) => job.options.id ?? randomUUID());
+    const byType = new Map<string, { index: number; insert: JobInsert }[]>();
+    jobs.forEach((job, index) => {
+      const { db: _db, ...options } = job.options;
+      const list = byType.get(job.type) ?? [];
+      list.push({ index, insert: { ...options, id: ids[index], data: job.data as object } });
+      byType.set(job.type, list);
+    });
+    const inserted = new Set<string>();
+    for (const [type, list] of byType) {
+      const returned = await this.#boss.insert(type, list.map((l) => l.insert), { db: fromKysely(db) });
+      for (const id of returned ?? []) inserted.add(id);
+    }
+    return ids.map((id) => ({ id, created: inserted.has(id) }));
+  }
+}
+
+interface CheckedJob {
+  type: string;
+  data: unknown;
+  options: {
+    id?: string;
+    priority?: number;
+    startAfter?: Date | number;
+    singletonKey?: string;
+    group: { id: string };
+    db?: undefined;
+  };
+}
+
+function checkedJob(db: Handle, request: EnqueueRequest): CheckedJob {
+  const { type, payload, options = {} } = request;
+  const job: JobType | undefined = findJobType(type);
+  if (!job) throw new UnknownJobTypeError(type, jobTypeNames());
+  const parsed = job.payload.safeParse(payload);
+  if (!parsed.success) throw new PayloadInvalidError(type, fieldProblems(parsed.error.issues, "payload"));
+
+  const scopedOrg = orgIdOf(db);
+  if (scopedOrg && options.orgId && options.orgId !== scopedOrg) {
+    throw new TypeError(`enqueue: options.orgId ${options.orgId} differs from the transaction's organisation ${scopedOrg}`);
+  }
+  const orgId = scopedOrg ?? options.orgId;
+  if (!isUuid(orgId)) {
+    throw new TypeError("enqueue: every job needs its organisation: pass a withOrg transaction or options.orgId (a UUID)");
+  }
+  if (options.priority !== undefined && !Number.isInteger(options.priority)) {
+    throw new TypeError("enqueue: priority must be an integer");
+  }
+  return {
+    type,
+    data: parsed.data,
+    // pg-boss validates every key present, so unset options must be absent rather than undefined.
+    options: withoutUndefined({
+      id: options.idempotencyKey === undefined ? undefined : jobIdForIdempotencyKey(orgId, type, options.idempotencyKey),
+      priority: options.priority,
+      startAfter: options.startAfter,
+      singletonKey: options.singletonKey,
+      group: { id: orgId },
+    }),
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,136 @@
+import { sql } from "kysely";
+import type { OwnerDatabase } from "../db/connect.ts";
+import type { OrgTransaction } from "../db/org-scope.ts";
+import { allQueueNames } from "./catalogue.ts";
+
+/**
+ * Reads of jobs. Tenant reads go through the app.jobs view inside an org-scoped transaction, so the
+ * database limits them to the organisation; operator reads (metrics) use the owner handle.
+ *
+ * pg-boss's primary key is (name, id), so every lookup names the candidate queues: an id alone
+ * could not use the index.
+ */
+
+export type JobState = "created" | "retry" | "active" | "completed" | "cancelled" | "failed";
+
+export interface JobRecord {
+  id: string;
+  type: string;
+  state: JobState;
+  priority: number;
+  payload: unknown;
+  output: unknown;
+  retryCount: number;
+  retryLimit: number;
+  createdAt: Date;
+  startAfter: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  deadLetteredFrom: string | null;
+  deadLetteredJobId: string | null;
+}
+
+export async function jobGetForOrg(trx: OrgTransaction, id: string): Promise<JobRecord | undefined> {
+  const row = await trx
+    .selectFrom("app.jobs")
+    .select([
+      "id", "type", "state", "priority", "payload", "output", "retry_count", "retry_limit",
+      "created_at", "start_after", "started_at", "completed_at", "dead_lettered_from", "dead_lettered_job_id",
+    ])
+    .where("id", "=", id)
+    .where("type", "in", allQueueNames())
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    id: row.id!,
+    type: row.type!,
+    state: row.state as JobState,
+    priority: row.priority!,
+    payload: row.payload,
+    output: row.output,
+    retryCount: row.retry_count!,
+    retryLimit: row.retry_limit!,
+    createdAt: row.created_at!,
+    startAfter: row.start_after!,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    deadLetteredFrom: row.dead_lettered_from,
+    deadLetteredJobId: row.dead_lettered_job_id,
+  };
+}
+
+/** Whether the organisation's job `id` carries exactly this payload (jsonb equality ignores key order). */
+export async function jobPayloadMatches(trx: OrgTransaction, id: string, type: string, payload: unknown): Promise<boolean> {
+  const { rows } = await sql<{ same: boolean }>`
+    SELECT payload = ${JSON.stringify(payload)}::jsonb AS same FROM app.jobs WHERE id = ${id} AND type = ${type}
+  `.execute(trx);
+  return rows[0]?.same ?? false;
+}
+
+export interface QueueDepth {
+  queue: string;
+  /** Waiting and due now. */
+  queued: number;
+  /** Waiting for a future start time. */
+  deferred: number;
+  /** Failed, waiting for another attempt. */
+  retry: number;
+  active: number;
+}
+
+/**
+ * Jobs not yet finished, per queue, counted live. Each half of the query matches the predicate of
+ * one of pg-boss's partial indexes (waiting jobs: state < 'active' AND NOT blocked; active jobs with
+ * a group, which all of ours are), so it walks the backlog rather than the whole table, whose
+ * finished rows are kept for days. From pgboss.job (every organisation, owner handle) or from the
+ * app.jobs view (one organisation, org-scoped transaction).
+ */
+function depthQuery(relation: "pgboss.job" | "app.jobs", queues: readonly string[]) {
+  const rel = sql.table(relation);
+  const name = sql.ref(relation === "pgboss.job" ? "name" : "type");
+  const names = [...queues];
+  return sql<{ queue: string; queued: string; deferred: string; retry: string; active: string }>`
+    SELECT queue, sum(queued) AS queued, sum(deferred) AS deferred, sum(retry) AS retry, sum(active) AS active
+    FROM (
+      SELECT ${name} AS queue,
+        count(*) FILTER (WHERE state = 'created' AND start_after <= now()) AS queued,
+        count(*) FILTER (WHERE state = 'created' AND start_after > now()) AS deferred,
+        count(*) FILTER (WHERE state = 'retry') AS retry,
+        0 AS active
+      FROM ${rel}
+      WHERE ${name} = ANY(${names}::text[]) AND state < 'active' AND NOT blocked
+      GROUP BY 1
+      UNION ALL
+      SELECT ${name}, 0, 0, 0, count(*)
+      FROM ${rel}
+      WHERE ${name} = ANY(${names}::text[]) AND state = 'active'${relation === "pgboss.job" ? sql` AND group_id IS NOT NULL` : sql``}
+      GROUP BY 1
+    ) parts
+    GROUP BY queue
+  `;
+}
+
+async function depth(db: OwnerDatabase | OrgTransaction, relation: "pgboss.job" | "app.jobs", queues: readonly string[]): Promise<QueueDepth[]> {
+  const { rows } = await depthQuery(relation, queues).execute(db);
+  const found = new Map(rows.map((r) => [r.queue, r]));
+  return queues.map((queue) => {
+    const r = found.get(queue);
+    return {
+      queue,
+      queued: Number(r?.queued ?? 0),
+      deferred: Number(r?.deferred ?? 0),
+      retry: Number(r?.retry ?? 0),
+      active: Number(r?.active ?? 0),
+    };
+  });
+}
+
+/** Every organisation's unfinished jobs per queue (operators, metrics). */
+export function queueDepthAll(db: OwnerDatabase, queues: readonly string[]): Promise<QueueDepth[]> {
+  return depth(db, "pgboss.job", queues);
+}
+
+/** One organisation's unfinished jobs per queue. */
+export function queueDepthForOrg(trx: OrgTransaction, queues: readonly string[]): Promise<QueueDepth[]> {
+  return depth(trx, "app.jobs", queues);
+}

@@ -1,0 +1,88 @@
+import { sql } from "kysely";
+import t from "tap";
+import { withQueueEngine } from "../../core/jobs/engine.ts";
+import { JobClient } from "../../core/jobs/enqueue.ts";
+import { withOrg } from "../../core/db/org-scope.ts";
+import { rollupAdd } from "../../core/jobs/rollups.ts";
+import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
+
+t.test("row-level security", async (t) => {
+  const db = await createTestDatabase(t);
+  const { app, owner } = db.handles;
+  const orgA = await createOrganisation(db, "A");
+  const orgB = await createOrganisation(db, "B");
+  for (const [org, email] of [[orgA, "a@example.com"], [orgB, "b@example.com"]] as const) {
+    const user = await owner.insertInto("app.users").values({ email }).returning("id").executeTakeFirstOrThrow();
+    await owner.insertInto("app.memberships").values({ org_id: org, user_id: user.id, role: "owner" }).execute();
+  }
+  await withQueueEngine(db.url, async (boss) => {
+    const jobs = new JobClient(boss);
+    await jobs.enqueue(owner, "test-job", { echo: "a" }, { orgId: orgA });
+    await jobs.enqueue(owner, "test-job", { echo: "b" }, { orgId: orgB });
+  });
+  const zeros = new Array(17).fill(0);
+  await rollupAdd(owner, [orgA, orgB].map((orgId) => ({
+    minute: new Date(Math.floor(Date.now() / 60000) * 60000), queue: "test-job", orgId,
+    completed: 1, failed: 0, retried: 0, runMsSum: 1, runMsMax: 1, runMsBuckets: zeros, pickupMsBuckets: zeros,
+  })));
+
+  t.test("every table that carries org_id has RLS enabled", async (t) => {
+    const { rows } = await sql<{ table: string; rls: boolean }>`
+      SELECT c.oid::regclass::text AS table, c.relrowsecurity AS rls
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname IN ('app', 'ops') AND c.relkind IN ('r', 'p')
+        AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped)
+             OR c.relname IN ('organisations', 'users'))
+    `.execute(owner);
+    t.ok(rows.length >= 4, `found the tenant tables: ${rows.map((r) => r.table).join(", ")}`);
+    for (const row of rows) t.ok(row.rls, `${row.table} has row-level security`);
+  });
+
+  t.test("the application role cannot bypass RLS", async (t) => {
+    const { rows } = await sql<{ role: string; superuser: boolean; bypass: boolean }>`
+      SELECT current_user AS role, r.rolsuper AS superuser, r.rolbypassrls AS bypass FROM pg_roles r WHERE r.rolname = current_user
+    `.execute(app);
+    t.same(rows[0], { role: "gpt_app", superuser: false, bypass: false });
+  });
+
+  t.test("without an organisation the app role sees no tenant rows", async (t) => {
+    for (const table of ["app.organisations", "app.users", "app.memberships", "app.jobs", "ops.job_rollup_minute"] as const) {
+      const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(app);
+      t.equal(Number(rows[0]!.n), 0, `${table} is empty without an organisation`);
+    }
+  });
+
+  t.test("with organisation A it sees A's rows and none of B's", async (t) => {
+    await withOrg(app, orgA, async (trx) => {
+      const orgs = await trx.selectFrom("app.organisations").select("id").execute();
+      t.same(orgs.map((o) => o.id), [orgA]);
+      const users = await trx.selectFrom("app.users").select("email").execute();
+      t.same(users.map((u) => u.email), ["a@example.com"]);
+      const jobs = await trx.selectFrom("app.jobs").select(["payload", "org_id"]).execute();
+      t.same(jobs, [{ payload: { echo: "a" }, org_id: orgA }]);
+      const rollups = await trx.selectFrom("ops.job_rollup_minute").select("org_id").execute();
+      t.same(rollups.map((r) => r.org_id), [orgA]);
+    });
+  });
+
+  t.test("writes into another organisation are refused by the database", async (t) => {
+    await t.rejects(
+      withOrg(app, orgA, (trx) => trx.insertInto("app.memberships").values({ org_id: orgB, user_id: orgB, role: "member" }).execute()),
+      { message: /row-level security/ },
+    );
+    const updated = await withOrg(app, orgA, (trx) => trx.updateTable("app.organisations").set({ name: "taken" }).where("id", "=", orgB).executeTakeFirst());
+    t.equal(Number(updated.numUpdatedRows), 0, "B's row is invisible to an update scoped to A");
+  });
+
+  t.test("the app role reads jobs only through app.jobs", async (t) => {
+    await t.rejects(sql`SELECT data FROM pgboss.job`.execute(app), { code: "42501" }, "no direct read of job payloads");
+    await t.rejects(sql`DELETE FROM pgboss.job`.execute(app), { code: "42501" }, "no deletes");
+    await t.rejects(sql`UPDATE pgboss.job SET priority = 1`.execute(app), { code: "42501" }, "no updates");
+  });
+
+  t.test("the organisation setting ends with its transaction", async (t) => {
+    await withOrg(app, orgA, async () => {});
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM app.organisations`.execute(app);
+    t.equal(Number(rows[0]!.n), 0, "a pooled connection does not keep the previous organisation");
+  });
+});

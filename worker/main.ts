@@ -1,0 +1,23 @@
+// The worker process (Procfile `worker:`): runs job handlers and serves health, metrics and the jobs API.
+import closeWithGrace from "close-with-grace";
+import { loadWorkerConfig } from "../core/config/worker-config.ts";
+import { ConfigError } from "../core/config/parse-env.ts";
+import { buildWorkerApp } from "./app.ts";
+
+let config;
+try {
+  config = loadWorkerConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+
+const app = await buildWorkerApp({ config });
+// Jobs get SHUTDOWN_TIMEOUT_SECONDS to finish; the rest of the shutdown gets a little more on top.
+closeWithGrace({ delay: (config.SHUTDOWN_TIMEOUT_SECONDS + 15) * 1000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, "worker stopping after an unhandled error");
+  else app.log.info({ signal }, "worker stopping");
+  await app.close();
+});
+await app.listen({ host: config.HOST, port: config.PORT });

@@ -1,0 +1,114 @@
+import { hostname } from "node:os";
+import fp from "fastify-plugin";
+import { rollupAdd } from "../../core/jobs/rollups.ts";
+import {
+  workerInstancePrune,
+  workerInstanceRegister,
+  workerInstanceStopped,
+  workerInstanceTouch,
+} from "../../core/jobs/worker-instances.ts";
+import { reportError, reportFinalJobFailure } from "../../core/observability/sentry.ts";
+import { createHandlers } from "../handlers/index.ts";
+import { RollupBuffer, type JobOutcome } from "../metrics/rollup-buffer.ts";
+import { JobRunner } from "../runner/job-runner.ts";
+
+export interface RunnerPluginState {
+  runner: JobRunner;
+  /** Writes the outcomes gathered so far to ops.job_rollup_minute now (also runs on a timer and at shutdown). */
+  flushRollups(): Promise<void>;
+}
+
+const INSTANCE_HEARTBEAT_MS = 10_000;
+
+/**
+ * Runs the job handlers in this process and owns its graceful shutdown: on close it stops fetching,
+ * gives running jobs SHUTDOWN_TIMEOUT_SECONDS to finish, fails whatever is still running back to
+ * its queue (retried elsewhere), then writes the last metric rollups.
+ */
+export const jobRunnerPlugin = fp(
+  async (app) => {
+    const { config, metrics, service } = app;
+    const handlers = createHandlers(config);
+    const rollups = new RollupBuffer();
+
+    const onOutcome = (outcome: JobOutcome) => {
+      const labels = { queue: outcome.queue };
+      if (outcome.status === "completed") metrics.jobsCompleted.inc(labels);
+      else if (outcome.status === "failed") metrics.jobsFailed.inc(labels);
+      else metrics.jobsRetried.inc(labels);
+      metrics.jobRunSeconds.observe(labels, outcome.runMs / 1000);
+      if (outcome.pickupMs !== null) metrics.jobPickupSeconds.observe(labels, Math.max(0, outcome.pickupMs) / 1000);
+      rollups.record(outcome);
+    };
+
+    const runner = new JobRunner({
+      boss: app.boss,
+      appDb: app.db.app,
+      jobs: app.jobs,
+      handlers,
+      concurrency: config.JOB_CONCURRENCY,
+      fetchLoops: config.JOB_FETCH_LOOPS,
+      pollIntervalSeconds: config.JOB_POLL_INTERVAL_SECONDS,
+      log: app.log,
+      onOutcome,
+      onFinalFailure: (error, job) => reportFinalJobFailure(error, job),
+      onInFlightChange: (queue, delta) => metrics.jobsInFlight.inc({ queue }, delta),
+    });
+
+    let flushing: Promise<void> = Promise.resolve();
+    const flushRollups = () => {
+      // Serialised: two overlapping flushes would each take half the buffer and race their upserts.
+      flushing = flushing.then(async () => {
+        const rows = rollups.take();
+        try {
+          await rollupAdd(app.db.owner, rows);
+        } catch (error) {
+          rollups.restore(rows);
+          app.log.warn({ err: error }, "could not write job rollups; will retry on the next flush");
+        }
+      });
+      return flushing;
+    };
+
+    await workerInstancePrune(app.db.owner, 7);
+    await workerInstanceRegister(app.db.owner, {
+      id: service.instanceId,
+      hostname: hostname(),
+      pid: process.pid,
+      version: service.version,
+      concurrency: config.JOB_CONCURRENCY,
+      jobTypes: [...handlers.keys()],
+    });
+    const timers = [
+      setInterval(() => void flushRollups(), config.JOB_ROLLUP_FLUSH_SECONDS * 1000),
+      setInterval(() => {
+        workerInstanceTouch(app.db.owner, service.instanceId).catch((error: Error) =>
+          app.log.warn({ err: error }, "could not refresh this worker's heartbeat row"),
+        );
+      }, INSTANCE_HEARTBEAT_MS),
+    ];
+    for (const timer of timers) timer.unref();
+
+    await runner.start();
+    app.decorate("runner", { runner, flushRollups });
+    app.log.info({ jobTypes: [...handlers.keys()], concurrency: config.JOB_CONCURRENCY, fetchLoops: config.JOB_FETCH_LOOPS }, "job runner started");
+
+    app.addHook("onClose", async () => {
+      for (const timer of timers) clearInterval(timer);
+      runner.stopping = true;
+      app.log.info({ running: runner.inFlight, timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS }, "stopping: no new jobs; waiting for running jobs to finish");
+      // What is still running when the deadline hits is what pg-boss fails back to the queues.
+      let abandoned = 0;
+      const deadline = setTimeout(() => (abandoned = runner.inFlight), config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      await app.boss.stop({ graceful: true, timeout: config.SHUTDOWN_TIMEOUT_SECONDS * 1000, close: true });
+      clearTimeout(deadline);
+      if (abandoned > 0) {
+        app.log.warn({ abandoned }, "shutdown deadline passed: unfinished jobs were failed back to their queues and will be retried");
+      }
+      await flushRollups();
+      await workerInstanceStopped(app.db.owner, service.instanceId).catch((error: Error) => reportError(error));
+      app.log.info("job runner stopped");
+    });
+  },
+  { name: "job-runner", dependencies: ["queue-engine"] },
+);

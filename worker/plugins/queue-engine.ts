@@ -1,0 +1,51 @@
+import fp from "fastify-plugin";
+import { createQueueEngine } from "../../core/jobs/engine.ts";
+import { JobClient } from "../../core/jobs/enqueue.ts";
+import { ensureQueues } from "../../core/jobs/queues.ts";
+import { reportError } from "../../core/observability/sentry.ts";
+
+export interface QueueEnginePluginOptions {
+  /** Run pg-boss's background duties (supervision, maintenance, NOTIFY listener); off for API-only instances. */
+  runsMaintenance: boolean;
+}
+
+/**
+ * Starts pg-boss and makes sure every catalogue queue exists with its current settings. Each fetch
+ * loop holds a connection while it settles a batch, so the pool is sized from the loop count.
+ */
+export const queueEnginePlugin = fp<QueueEnginePluginOptions>(
+  async (app, options) => {
+    const { config } = app;
+    const boss = createQueueEngine({
+      url: config.DATABASE_URL,
+      applicationName: "gpt-platform:worker:queue",
+      maxConnections: Math.max(10, config.JOB_FETCH_LOOPS * 4 + 4),
+      superviseIntervalSeconds: config.JOB_SUPERVISE_INTERVAL_SECONDS,
+      runsMaintenance: options.runsMaintenance,
+    });
+    boss.on("error", (error: Error) => {
+      if (app.service.shuttingDown) {
+        // Handlers abandoned at the shutdown deadline try to settle after the pool closed; pg-boss
+        // already failed those jobs back to their queues, so this is expected and harmless.
+        app.log.info({ err: error }, "queue engine error during shutdown (expected for abandoned jobs)");
+        return;
+      }
+      app.log.error({ err: error }, "queue engine error");
+      reportError(error, { component: "queue-engine" });
+    });
+    boss.on("warning", (warning: { message: string; data?: unknown }) => {
+      app.log.warn({ data: warning.data }, `queue engine warning: ${warning.message}`);
+    });
+    await boss.start();
+    await ensureQueues(boss);
+    app.decorate("boss", boss);
+    app.decorate("jobs", new JobClient(boss));
+    app.service.engineStarted = true;
+    app.addHook("onClose", async () => {
+      app.service.engineStarted = false;
+      // No-op when the job runner already stopped it gracefully.
+      await boss.stop({ graceful: false, close: true });
+    });
+  },
+  { name: "queue-engine", dependencies: ["database"] },
+);

@@ -1,0 +1,122 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { jobCatalogue } from "../../core/jobs/catalogue.ts";
+import { createdJob, createdJobs, createJobBody, errorResponse, jobView, queuesResponse } from "./api-schemas.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output" = "output"): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+  return rest;
+}
+
+const error = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
+
+/**
+ * The OpenAPI 3.1 document for the worker's HTTP surface, built from the zod schemas the routes
+ * validate with (including each job type's payload and result), so it cannot drift from the code.
+ */
+export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes: number; maxBulkJobs: number }) {
+  const createJobVariants = jobCatalogue.map((job) =>
+    jsonSchema(createJobBody.extend({ type: z.literal(job.name), payload: job.payload.optional() }), "input"),
+  );
+  const jobSchemas = Object.fromEntries(
+    jobCatalogue.flatMap((job) => [
+      [`${job.name}.payload`, { description: job.description, ...jsonSchema(job.payload, "input") }],
+      [`${job.name}.result`, jsonSchema(job.result)],
+    ]),
+  );
+  const auth = [{ bearerAuth: [] }];
+  const jobId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
+  const commonErrors = {
+    401: error("Missing, expired, forged or wrongly signed token."),
+    403: error("The token lacks the scope this route needs."),
+    429: error("Too many requests from this address or for this token; see Retry-After."),
+  };
+  const jobResponse = { description: "The job.", content: { "application/json": { schema: { $ref: "#/components/schemas/Job" } } } };
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "GPT Agent Platform: worker API",
+      version,
+      description:
+        "Jobs API, health and metrics of the worker service. Every /api route needs a bearer token " +
+        "(npm run token -- --org <id>) whose organisation scopes everything the request can see. " +
+        `Payloads are limited to ${limits.maxPayloadBytes} bytes; bulk requests to ${limits.maxBulkJobs} jobs.`,
+    },
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN; without it metrics answer on loopback only." },
+      },
+      schemas: {
+        CreateJob: { oneOf: createJobVariants, discriminator: { propertyName: "type" } },
+        Job: jsonSchema(jobView),
+        Queues: jsonSchema(queuesResponse),
+        Error: jsonSchema(errorResponse),
+        ...jobSchemas,
+      },
+    },
+    paths: {
+      "/api/jobs": {
+        post: {
+          summary: "Enqueue a job",
+          security: auth,
+          requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/CreateJob" } } } },
+          responses: {
+            201: { description: "Enqueued.", content: { "application/json": { schema: jsonSchema(createdJob) } } },
+            200: { description: "The idempotency key matched an existing job; its id.", content: { "application/json": { schema: jsonSchema(createdJob) } } },
+            400: error("Malformed JSON, unknown job type (knownTypes lists them) or invalid payload (fields names each problem)."),
+            409: error("The idempotency key was used before with a different payload."),
+            413: error("Payload or body too large."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/api/jobs/bulk": {
+        post: {
+          summary: "Enqueue many jobs atomically: all or none",
+          security: auth,
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: { type: "object", required: ["jobs"], properties: { jobs: { type: "array", items: { $ref: "#/components/schemas/CreateJob" }, maxItems: limits.maxBulkJobs } } } } },
+          },
+          responses: {
+            201: { description: "Enqueued; ids in request order.", content: { "application/json": { schema: jsonSchema(createdJobs) } } },
+            400: error("One or more jobs are invalid (jobs lists each by index); nothing was enqueued."),
+            413: error("A payload or the body is too large."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/api/jobs/{id}": {
+        get: { summary: "A job's state, attempts, times, output and error", security: auth, parameters: [jobId], responses: { 200: jobResponse, 404: error("No such job in this organisation."), ...commonErrors } },
+      },
+      "/api/jobs/{id}/retry": {
+        post: { summary: "Run a failed or cancelled job again", security: auth, parameters: [jobId], responses: { 200: jobResponse, 404: error("No such job in this organisation."), 409: error("The job is not failed or cancelled."), ...commonErrors } },
+      },
+      "/api/jobs/{id}/cancel": {
+        post: { summary: "Cancel a waiting or running job", security: auth, parameters: [jobId], responses: { 200: jobResponse, 404: error("No such job in this organisation."), 409: error("The job already finished."), ...commonErrors } },
+      },
+      "/api/queues": {
+        get: { summary: "This organisation's jobs per type by state, and the last 24 hours", security: auth, responses: { 200: { description: "Per job type.", content: { "application/json": { schema: { $ref: "#/components/schemas/Queues" } } } }, ...commonErrors } },
+      },
+      "/health": { get: { summary: "Liveness: the process answers and its event loop moves", responses: { 200: { description: "Alive." } } } },
+      "/health/ready": { get: { summary: "Readiness: database, queue engine, migrations, Redis", responses: { 200: { description: "Ready." }, 503: { description: "Not ready; reason says why." } } } },
+      "/metrics": { get: { summary: "Queue depth, throughput and run times as JSON", security: [{ metricsToken: [] }], responses: { 200: { description: "Metrics." } } } },
+      "/metrics/prometheus": { get: { summary: "Prometheus exposition format", security: [{ metricsToken: [] }], responses: { 200: { description: "Metrics." } } } },
+    },
+  };
+}
+
+export async function apiDocsRoutes(app: FastifyInstance): Promise<void> {
+  const document = buildOpenApiDocument(app.service.version, {
+    maxPayloadBytes: app.config.MAX_PAYLOAD_BYTES,
+    maxBulkJobs: app.config.MAX_BULK_JOBS,
+  });
+  app.get("/api-docs", async () => document);
+}

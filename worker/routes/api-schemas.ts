@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { API_SCOPES } from "../../core/auth/api-token.ts";
+
+/** Request and response shapes of the jobs API: validation in the routes and the OpenAPI document both come from here. */
+
+const startAfter = z
+  .union([z.iso.datetime({ offset: true }), z.int().min(0).max(365 * 24 * 3600)])
+  .describe("Do not start before this ISO 8601 time, or this many seconds from now.");
+
+export const createJobBody = z.strictObject({
+  type: z.string().min(1).max(100).describe("Job type, e.g. test-job (see GET /api-docs for each type's payload)."),
+  payload: z.json().optional().describe("The job's input; validated against the job type's schema. Defaults to {}."),
+  priority: z.int().min(-100).max(100).optional().describe("Higher runs first. Default 0."),
+  startAfter: startAfter.optional(),
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, { error: "must be printable ASCII without spaces" })
+    .optional()
+    .describe("Sending the same key again (same organisation and type) returns the first job instead of adding one."),
+});
+export type CreateJobBody = z.output<typeof createJobBody>;
+
+export function bulkCreateJobsBody(maxJobs: number) {
+  return z.strictObject({
+    jobs: z.array(createJobBody).min(1, { error: "must contain at least one job" }).max(maxJobs, { error: `may contain at most ${maxJobs} jobs` }),
+  });
+}
+
+export const jobIdParams = z.object({ id: z.uuid({ error: "must be a job id (a UUID)" }) });
+
+export const createdJob = z.object({ id: z.uuid() });
+export const createdJobs = z.object({ ids: z.array(z.uuid()).describe("In request order.") });
+
+export const jobState = z.enum(["created", "retry", "active", "completed", "cancelled", "failed"]);
+
+export const jobView = z.object({
+  id: z.uuid(),
+  type: z.string(),
+  state: jobState,
+  priority: z.int(),
+  attempts: z.int().describe("Attempts started so far."),
+  retryLimit: z.int().describe("Retries allowed after the first attempt."),
+  createdAt: z.iso.datetime(),
+  startAfter: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  completedAt: z.iso.datetime().nullable(),
+  payload: z.json(),
+  output: z.json().nullable().describe("The handler's result once completed."),
+  error: z.json().nullable().describe("The last failure (message, stack, attempt) for failed or retrying jobs."),
+  deadLetteredFrom: z.string().nullable().describe("For a job in a dead-letter queue: the queue it failed on."),
+});
+
+export const queueView = z.object({
+  type: z.string(),
+  queued: z.int(),
+  deferred: z.int(),
+  retry: z.int(),
+  active: z.int(),
+  deadLettered: z.int().describe("Jobs of this type waiting in its dead-letter queue."),
+  last24h: z.object({ completed: z.int(), failed: z.int(), retried: z.int() }),
+});
+export const queuesResponse = z.object({ queues: z.array(queueView) });
+
+export const errorResponse = z.object({
+  statusCode: z.int(),
+  error: z.string(),
+  code: z.string(),
+  message: z.string(),
+  fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  knownTypes: z.array(z.string()).optional(),
+  retryAfterSeconds: z.int().optional(),
+});
+
+export const scopes = API_SCOPES;

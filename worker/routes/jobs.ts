@@ -1,0 +1,122 @@
+import type { FastifyInstance } from "fastify";
+import { withOrg } from "../../core/db/org-scope.ts";
+import { jobGetForOrg, type JobRecord } from "../../core/jobs/job-queries.ts";
+import { HttpError } from "../http-error.ts";
+import { apiGuard } from "../plugins/api-guard.ts";
+import { bulkCreateJobsBody, createJobBody, jobIdParams, type CreateJobBody } from "./api-schemas.ts";
+import { parseRequest } from "./parse.ts";
+
+/** Room in a request body for the fields around the payload itself. */
+const ENVELOPE_BYTES = 16 * 1024;
+
+/**
+ * The jobs API. Every route authenticates a bearer token, is rate limited per client address and per
+ * token, and works inside a transaction scoped to the token's organisation, so the database limits
+ * what it can see and change. Errors from core (unknown type, invalid payload, ...) are mapped to
+ * HTTP by the error handler.
+ */
+export async function jobsRoutes(app: FastifyInstance): Promise<void> {
+  const { config } = app;
+  const reading = apiGuard(app, "jobs:read");
+  const writing = apiGuard(app, "jobs:write");
+
+  const checkPayloadSize = (payload: unknown, index?: number) => {
+    const bytes = Buffer.byteLength(JSON.stringify(payload ?? {}));
+    if (bytes > config.MAX_PAYLOAD_BYTES) {
+      const which = index === undefined ? "payload" : `jobs[${index}].payload`;
+      throw new HttpError(413, "payload_too_large", `${which} is ${bytes} bytes; the limit is ${config.MAX_PAYLOAD_BYTES} bytes`, {
+        limitBytes: config.MAX_PAYLOAD_BYTES,
+        ...(index === undefined ? {} : { index }),
+      });
+    }
+  };
+  const toEnqueue = (body: CreateJobBody) => ({
+    type: body.type,
+    payload: body.payload ?? {},
+    options: { priority: body.priority, startAfter: startAfterOption(body.startAfter), idempotencyKey: body.idempotencyKey },
+  });
+
+  app.post("/api/jobs", { onRequest: writing, bodyLimit: config.MAX_PAYLOAD_BYTES + ENVELOPE_BYTES }, async (request, reply) => {
+    const body = parseRequest(createJobBody, request.body, "body");
+    checkPayloadSize(body.payload);
+    const job = toEnqueue(body);
+    const result = await withOrg(app.db.app, request.auth!.org, (trx) => app.jobs.enqueue(trx, job.type, job.payload, job.options));
+    return reply.code(result.created ? 201 : 200).send({ id: result.id });
+  });
+
+  app.post("/api/jobs/bulk", { onRequest: writing, bodyLimit: config.MAX_BULK_BODY_BYTES }, async (request, reply) => {
+    const body = parseRequest(bulkCreateJobsBody(config.MAX_BULK_JOBS), request.body, "body");
+    body.jobs.forEach((job, index) => checkPayloadSize(job.payload, index));
+    const results = await withOrg(app.db.app, request.auth!.org, (trx) => app.jobs.enqueueMany(trx, body.jobs.map(toEnqueue)));
+    return reply.code(201).send({ ids: results.map((r) => r.id) });
+  });
+
+  app.get("/api/jobs/:id", { onRequest: reading }, async (request) => {
+    const { id } = parseRequest(jobIdParams, request.params, "params");
+    const job = await withOrg(app.db.app, request.auth!.org, (trx) => jobGetForOrg(trx, id));
+    if (!job) throw jobNotFound(id);
+    return jobView(job);
+  });
+
+  app.post("/api/jobs/:id/retry", { onRequest: writing }, async (request) => {
+    const { id } = parseRequest(jobIdParams, request.params, "params");
+    const job = await withOrg(app.db.app, request.auth!.org, (trx) => jobGetForOrg(trx, id));
+    if (!job) throw jobNotFound(id);
+    if (job.state !== "failed" && job.state !== "cancelled") {
+      throw new HttpError(409, "not_retryable", `job ${id} is ${job.state}; only failed or cancelled jobs can be retried`, { state: job.state });
+    }
+    // The organisation check above ran under row-level security; pg-boss then changes the row itself.
+    if (job.state === "failed") await app.boss.retry(job.type, id);
+    else await app.boss.resume(job.type, id);
+    return afterChange(app, request.auth!.org, id, job.state);
+  });
+
+  app.post("/api/jobs/:id/cancel", { onRequest: writing }, async (request) => {
+    const { id } = parseRequest(jobIdParams, request.params, "params");
+    const job = await withOrg(app.db.app, request.auth!.org, (trx) => jobGetForOrg(trx, id));
+    if (!job) throw jobNotFound(id);
+    if (job.state !== "created" && job.state !== "retry" && job.state !== "active") {
+      throw new HttpError(409, "not_cancellable", `job ${id} is ${job.state}; only waiting or running jobs can be cancelled`, { state: job.state });
+    }
+    await app.boss.cancel(job.type, id);
+    return afterChange(app, request.auth!.org, id, job.state);
+  });
+}
+
+/** Reads the job back after a retry or cancel; a state that did not move means it changed under us. */
+async function afterChange(app: FastifyInstance, orgId: string, id: string, before: string) {
+  const job = await withOrg(app.db.app, orgId, (trx) => jobGetForOrg(trx, id));
+  if (!job || job.state === before) {
+    throw new HttpError(409, "state_changed", `job ${id} changed state while this request ran; fetch it and try again`);
+  }
+  return jobView(job);
+}
+
+function jobNotFound(id: string): HttpError {
+  // Another organisation's job is indistinguishable from a missing one: 404 either way.
+  return new HttpError(404, "job_not_found", `no job ${id} in this organisation`);
+}
+
+function startAfterOption(value: string | number | undefined): Date | number | undefined {
+  return typeof value === "string" ? new Date(value) : value;
+}
+
+export function jobView(job: JobRecord) {
+  const failedOutput = job.state === "failed" || job.state === "retry" || (job.state === "cancelled" && job.output !== null);
+  return {
+    id: job.id,
+    type: job.type,
+    state: job.state,
+    priority: job.priority,
+    attempts: job.startedAt ? job.retryCount + 1 : job.retryCount,
+    retryLimit: job.retryLimit,
+    createdAt: job.createdAt.toISOString(),
+    startAfter: job.startAfter.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    completedAt: job.completedAt?.toISOString() ?? null,
+    payload: job.payload,
+    output: job.state === "completed" ? job.output : null,
+    error: failedOutput ? (job.output ?? null) : null,
+    deadLetteredFrom: job.deadLetteredFrom,
+  };
+}
