@@ -6,7 +6,7 @@ import { parseEnv, type Env } from "./parse-env.ts";
  * Settings for the command-line tools in scripts/ (migrate, start, test, token, seed, bench).
  * Database URLs are optional here: without them the tools provision and use a local database.
  */
-const toolsSchema = z.object({
+export const toolsSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   TEST_DATABASE_URL: postgresUrl.optional(),
   TEST_REDIS_URL: redisUrl.optional(),

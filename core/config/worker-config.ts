@@ -2,7 +2,7 @@ import { z } from "zod";
 import { flag, host, integer, logLevel, postgresUrl, redisUrl, secret, sentryDsn } from "./fields.ts";
 import { parseEnv, type Env } from "./parse-env.ts";
 
-const workerSchema = z.object({
+export const workerSchema = z.object({
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_MAX: integer({ min: 2, max: 500, default: 20 }),
   JWT_SECRET: secret("signs and verifies API tokens"),

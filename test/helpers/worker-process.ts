@@ -22,7 +22,7 @@ export interface WorkerProcess {
 /** A real worker process (node worker/main.ts) against `db`; killed at teardown if still running. */
 export function spawnWorker(t: Test, db: TestDatabase, env: Env = {}): WorkerProcess {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, ...testWorkerEnv(db.url, { LOG_LEVEL: "info", ...env }) },
+    env: { PATH: process.env.PATH, NODE_ENV: "test", ...testWorkerEnv(db.url, { LOG_LEVEL: "info", ...env }) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

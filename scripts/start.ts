@@ -1,0 +1,145 @@
+// npm start
+// Brings the whole platform up locally: provisions the database (when DATABASE_URL is unset),
+// migrates, seeds the demo organisation, builds the web app, starts the worker and the web
+// processes, waits until both answer, then prints the URLs and an API token. Ctrl-C stops both.
+import { spawn, type ChildProcess } from "node:child_process";
+import { signApiToken, API_SCOPES } from "../core/auth/api-token.ts";
+import { loadToolsConfig } from "../core/config/tools-config.ts";
+import { integer } from "../core/config/fields.ts";
+import { connectDatabase } from "../core/db/connect.ts";
+import { releaseDatabase } from "../core/db/release.ts";
+import { ensureDemoOrganisation } from "./lib/demo.ts";
+import { devDatabaseUrl } from "./lib/dev-database.ts";
+import { localEnvWithSecrets, ROOT_DIR } from "./lib/local-env.ts";
+import { runTool, UsageError } from "./lib/run-tool.ts";
+
+const READY_TIMEOUT_MS = 60_000;
+
+function step(message: string) {
+  console.log(`start: ${message}`);
+}
+
+/** Runs a child with its output prefixed, so two processes' logs stay readable in one terminal. */
+function launch(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  // Own process group: Ctrl-C in the terminal reaches only this script, which forwards one SIGTERM,
+  // instead of every process at once (a second signal makes the worker skip its graceful drain).
+  const child = spawn(process.execPath, args, { cwd: ROOT_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  process.on("exit", () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = "";
+    stream.on("data", (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) console.log(`[${name}] ${line}`);
+    });
+  }
+  return child;
+}
+
+async function waitUntilAnswering(name: string, url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new UsageError(`${name} exited with code ${child.exitCode} before it was ready; its output is above`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new UsageError(`${name} did not answer ${url} within ${READY_TIMEOUT_MS / 1000} s; its output is above`);
+}
+
+await runTool("start", async () => {
+  const { env, generated } = localEnvWithSecrets(process.env);
+  if (generated.length > 0) step(`generated ${generated.join(" and ")} for local use in .data/local.env`);
+  const config = loadToolsConfig(env);
+  const workerPort = integer({ min: 1, max: 65535, default: 3001 }).parse(env.PORT);
+  const webPort = integer({ min: 1, max: 65535, default: 3000 }).parse(env.WEB_PORT);
+
+  step("[1/5] database");
+  const url = await devDatabaseUrl(config, (line) => console.log(`  ${line}`));
+  step("[2/5] migrations and queues");
+  await releaseDatabase(url, (line) => console.log(`  ${line}`));
+
+  step("[3/5] demo organisation");
+  const db = connectDatabase({ url, maxConnections: 1, applicationName: "gpt-platform:start" });
+  const { organisation, created } = await ensureDemoOrganisation(db.owner).finally(() => db.close());
+  console.log(`  ${created ? "created" : "found"} "${organisation.name}" (${organisation.id})`);
+
+  step("[4/5] building the web app (a few seconds)");
+  const build = spawn(process.execPath, [`${ROOT_DIR}node_modules/@remix-run/dev/dist/cli.js`, "vite:build"], { cwd: ROOT_DIR, stdio: ["ignore", "ignore", "inherit"] });
+  const buildCode = await new Promise<number>((resolve) => build.on("close", (code) => resolve(code ?? 1)));
+  if (buildCode !== 0) throw new UsageError("the web build failed; its errors are above (npm run build reproduces it)");
+
+  step("[5/5] starting the worker and the web app");
+  const childEnv: NodeJS.ProcessEnv = {
+    ...env,
+    // The web process serves a production build; React and Remix read NODE_ENV to pick their mode.
+    NODE_ENV: "production",
+    DATABASE_URL: url,
+    PORT: String(workerPort),
+    WEB_PORT: String(webPort),
+    WORKER_PUBLIC_URL: `http://127.0.0.1:${workerPort}`,
+  };
+  const worker = launch("worker", ["worker/main.ts"], childEnv);
+  const web = launch("web", ["web/server.ts"], childEnv);
+  const children = [worker, web];
+  const signalled = new Set<ChildProcess>();
+  const stopAll = (signal: NodeJS.Signals) => {
+    for (const child of children) {
+      // Once each: a second signal tells a process to skip its graceful shutdown.
+      if (child.exitCode !== null || signalled.has(child)) continue;
+      signalled.add(child);
+      child.kill(signal);
+    }
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      console.log(`start: ${signal}: stopping the worker (running jobs get SHUTDOWN_TIMEOUT_SECONDS) and the web app`);
+      stopAll("SIGTERM");
+    });
+  }
+
+  try {
+    await waitUntilAnswering("the worker", `http://127.0.0.1:${workerPort}/health/ready`, worker);
+    await waitUntilAnswering("the web app", `http://127.0.0.1:${webPort}/`, web);
+  } catch (error) {
+    stopAll("SIGTERM");
+    throw error;
+  }
+
+  const token = config.JWT_SECRET
+    ? signApiToken(config.JWT_SECRET, { orgId: organisation.id, subject: "npm-start", scopes: API_SCOPES, ttlSeconds: 30 * 24 * 3600 })
+    : "(JWT_SECRET missing)";
+  console.log(`
+GPT Agent Platform is running.
+
+  Web app      http://127.0.0.1:${webPort}
+  Worker API   http://127.0.0.1:${workerPort}   (OpenAPI: http://127.0.0.1:${workerPort}/api-docs)
+  Health       http://127.0.0.1:${workerPort}/health/ready
+  Metrics      http://127.0.0.1:${workerPort}/metrics   and   /metrics/prometheus
+
+API token for "${organisation.name}" (valid 30 days; more with: npm run token -- --org demo).
+Try it from another terminal:
+
+  export TOKEN=${token}
+  curl -s -X POST http://127.0.0.1:${workerPort}/api/jobs -H "Authorization: Bearer $TOKEN" \\
+    -H "Content-Type: application/json" -d '{"type":"test-job","payload":{"echo":"hello"}}'
+  curl -s http://127.0.0.1:${workerPort}/api/jobs/<id from above> -H "Authorization: Bearer $TOKEN"
+
+Ctrl-C stops everything.
+`);
+
+  // Stay up while both children run; if one dies, stop the other and report it.
+  const first = await Promise.race(children.map((c, i) => new Promise<[number, number | null]>((resolve) => c.on("exit", (code) => resolve([i, code])))));
+  const [index, code] = first;
+  stopAll("SIGTERM");
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on("exit", r)) : undefined)));
+  const name = index === 0 ? "worker" : "web app";
+  if (code === 0) return 0;
+  console.error(`start: the ${name} stopped with code ${code}; everything was shut down`);
+  return 1;
+});

@@ -1,0 +1,113 @@
+// The web process (Procfile `web:`): serves the built Remix app (npm run build) with node:http.
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { Readable } from "node:stream";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequestHandler, type ServerBuild } from "@remix-run/node";
+import closeWithGrace from "close-with-grace";
+import { ConfigError } from "../core/config/parse-env.ts";
+import { loadWebConfig } from "../core/config/web-config.ts";
+import { createLogger } from "../core/logging/logger.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const SERVER_BUILD = join(ROOT, "build/web/server/index.js");
+const CLIENT_DIR = join(ROOT, "build/web/client");
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".woff2": "font/woff2",
+};
+
+/** Headers every response carries; the web app's own release tightens the CSP per route. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "strict-origin-when-cross-origin",
+  "x-frame-options": "DENY",
+  "content-security-policy": "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+};
+
+let config;
+try {
+  config = loadWebConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+if (!existsSync(SERVER_BUILD)) {
+  console.error("web: build/web is missing: run `npm run build` first (npm start does it for you)");
+  process.exit(3);
+}
+
+const log = createLogger("web", config.LOG_LEVEL);
+const build = (await import(pathToFileURL(SERVER_BUILD).href)) as ServerBuild;
+const handleRequest = createRequestHandler(build, "production");
+
+/** Files under build/web/client; hashed /assets/ files are cached for a year. */
+function serveStatic(request: IncomingMessage, response: ServerResponse): boolean {
+  const path = normalize(decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname));
+  if (path === "/" || path.includes("\0")) return false;
+  const file = join(CLIENT_DIR, path);
+  if (!file.startsWith(CLIENT_DIR + "/") || !existsSync(file) || !statSync(file).isFile()) return false;
+  response.writeHead(200, {
+    ...SECURITY_HEADERS,
+    "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
+    "cache-control": path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "public, max-age=3600",
+  });
+  createReadStream(file).pipe(response);
+  return true;
+}
+
+function toRequest(request: IncomingMessage, abort: AbortSignal): Request {
+  const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(request.headers)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(key, v);
+  }
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  return new Request(url, {
+    method: request.method,
+    headers,
+    signal: abort,
+    ...(hasBody ? { body: Readable.toWeb(request) as ReadableStream, duplex: "half" } : {}),
+  } as RequestInit);
+}
+
+const server = createServer(async (request, response) => {
+  try {
+    if ((request.method === "GET" || request.method === "HEAD") && serveStatic(request, response)) return;
+    const abort = new AbortController();
+    response.on("close", () => abort.abort());
+    const result = await handleRequest(toRequest(request, abort.signal));
+    const headers: Record<string, string | string[]> = { ...SECURITY_HEADERS };
+    result.headers.forEach((value, key) => {
+      headers[key] = key === "set-cookie" ? result.headers.getSetCookie() : value;
+    });
+    response.writeHead(result.status, headers);
+    if (result.body && request.method !== "HEAD") await Readable.fromWeb(result.body as never).pipe(response);
+    else response.end();
+  } catch (error) {
+    log.error({ err: error, url: request.url }, "web request failed");
+    if (!response.headersSent) response.writeHead(500, { ...SECURITY_HEADERS, "content-type": "text/plain" });
+    response.end("Something went wrong. Try again in a moment.");
+  }
+});
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) log.error({ err }, "web stopping after an unhandled error");
+  else log.info({ signal }, "web stopping");
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle keep-alive connections would hold close() open until the client hangs up.
+  server.closeIdleConnections();
+  await closed;
+});
+
+server.listen(config.WEB_PORT, config.HOST, () => {
+  log.info({ url: `http://${config.HOST}:${config.WEB_PORT}` }, "web listening");
+});
