@@ -31,7 +31,7 @@ declare module "fastify" {
     boss: PgBoss;
     jobs: JobClient;
     runner: RunnerPluginState | null;
-    limits: { perIp: RateLimiter; perToken: RateLimiter; storeKind: string; ping(): Promise<void> };
+    limits: { limiter: RateLimiter; ping(): Promise<void> };
     authenticate(request: FastifyRequest): Promise<void>;
     requireScope(scope: ApiScope): (request: FastifyRequest) => Promise<void>;
   }

@@ -38,14 +38,24 @@ export interface ConnectOptions {
   applicationName: string;
 }
 
-export function createPool(url: string, options: { max: number; applicationName: string; role?: string }): pg.Pool {
+export interface PoolOptions {
+  max: number;
+  applicationName: string;
+  role?: string;
+  /** Planner or session settings for every connection, e.g. { enable_seqscan: "off" }. */
+  settings?: Record<string, string>;
+}
+
+export function createPool(url: string, options: PoolOptions): pg.Pool {
+  // Startup options apply at session start, before any query can run: no code path can use one of
+  // these connections as the owner by mistake (an on-connect SET ROLE would race the first query).
+  const settings = { ...(options.role ? { role: options.role } : {}), ...options.settings };
+  const startup = Object.entries(settings).map(([key, value]) => `-c ${key}=${value}`).join(" ");
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
     application_name: options.applicationName,
-    // `-c role=` applies at session start, before any query can run, so no code path can use one
-    // of these connections as the owner by mistake (an on-connect SET ROLE would race the first query).
-    options: options.role ? `-c role=${options.role}` : undefined,
+    options: startup || undefined,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
   });

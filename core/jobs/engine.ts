@@ -24,8 +24,9 @@ export function createQueueEngine(options: QueueEngineOptions): PgBoss {
     schema: QUEUE_SCHEMA,
     application_name: options.applicationName,
     max: options.maxConnections,
-    // Workers wake on NOTIFY within milliseconds instead of waiting out a poll (queues opt in with notify: true).
-    useListenNotify: options.runsMaintenance,
+    // pg-boss's own listener only wakes boss.work() loops; the worker's runner holds its own LISTEN
+    // connection (worker/runner/queue-listener.ts). Inserts still NOTIFY for queues with notify: true.
+    useListenNotify: false,
     supervise: options.runsMaintenance,
     schedule: options.runsMaintenance,
     superviseIntervalSeconds: options.superviseIntervalSeconds,

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { fromKysely, type JobInsert, type PgBoss } from "pg-boss";
+import { fromKysely, type Db as IDatabase, type JobInsert, type PgBoss } from "pg-boss";
 import type { Kysely } from "kysely";
+import type pg from "pg";
+import type { AppDatabase } from "../db/connect.ts";
 import type { z } from "zod";
-import { orgIdOf, isUuid, type OrgTransaction } from "../db/org-scope.ts";
+import { orgIdOf, isUuid, withOrg, type OrgTransaction } from "../db/org-scope.ts";
 import type { DB } from "../db/types.ts";
 import { findJobType, jobTypeNames, type JobTypeByName, type JobTypeName } from "./catalogue.ts";
 import type { JobType } from "./define-job.ts";
 import { fieldProblems, IdempotencyConflictError, JobNotQueuedError, PayloadInvalidError, UnknownJobTypeError } from "./errors.ts";
 import { jobPayloadMatches } from "./job-queries.ts";
 import { jobIdForIdempotencyKey } from "./idempotency.ts";
+import { preparedStatementAdapter } from "./prepared-adapter.ts";
 
 export interface EnqueueOptions {
   /** Higher runs first. */
@@ -53,11 +56,19 @@ type Handle = Kysely<DB>;
  * sends it through pg-boss on the caller's own connection or transaction, so a job and the rows
  * it is about commit together or not at all. Every job carries its organisation (pg-boss group id).
  */
+/** What enqueueStandalone needs: the app role's pool (to insert) and handle (to check idempotency). */
+export interface StandaloneEnqueue {
+  pool: pg.Pool;
+  db: AppDatabase;
+}
+
 export class JobClient {
   readonly #boss: PgBoss;
+  readonly #standalone: (StandaloneEnqueue & { adapter: IDatabase }) | undefined;
 
-  constructor(boss: PgBoss) {
+  constructor(boss: PgBoss, standalone?: StandaloneEnqueue) {
     this.#boss = boss;
+    this.#standalone = standalone && { ...standalone, adapter: preparedStatementAdapter(standalone.pool) };
   }
 
   enqueue<N extends JobTypeName>(
@@ -68,18 +79,25 @@ export class JobClient {
   ): Promise<EnqueueResult>;
   enqueue(db: Handle, type: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
   async enqueue(db: Handle, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const job = checkedJob(db, { type, payload, options });
+    const job = checkedJob(orgIdOf(db), { type, payload, options });
     const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: fromKysely(db) });
-    if (sent) return { id: sent, created: true };
-    if (job.options.id) {
-      // Same key again. Within an organisation's transaction we can see the first job and make
-      // sure the request really is a repeat, not a different job reusing the key.
-      if (orgIdOf(db) && !(await jobPayloadMatches(db as OrgTransaction, job.options.id, type, job.data))) {
-        throw new IdempotencyConflictError(job.options.id);
-      }
-      return { id: job.options.id, created: false };
-    }
-    throw new JobNotQueuedError(type, `its queue's "${findJobType(type)!.queue.policy}" policy already holds a job with this singleton key`);
+    // Within an organisation's transaction a repeated idempotency key can be checked against the
+    // first job's payload; on any other handle the caller vouches for the repeat.
+    const scoped = orgIdOf(db) ? (id: string) => jobPayloadMatches(db as OrgTransaction, id, type, job.data) : undefined;
+    return settled(type, job, sent, scoped);
+  }
+
+  /**
+   * Sends one job in a single autocommit statement as the app role, prepared once per connection:
+   * the fast path for callers with nothing else to commit (the jobs API), where the organisation
+   * comes from a verified token. Everything else about it matches enqueue().
+   */
+  async enqueueStandalone(orgId: string, type: string, payload: unknown, options: Omit<EnqueueOptions, "orgId"> = {}): Promise<EnqueueResult> {
+    const standalone = this.#standalone;
+    if (!standalone) throw new TypeError("enqueueStandalone needs the app pool: construct JobClient with { pool, db }");
+    const job = checkedJob(undefined, { type, payload, options: { ...options, orgId } });
+    const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: standalone.adapter });
+    return settled(type, job, sent, (id) => withOrg(standalone.db, orgId, (trx) => jobPayloadMatches(trx, id, type, job.data)));
   }
 
   /**
@@ -90,7 +108,7 @@ export class JobClient {
     const failures: { index: number; error: Error }[] = [];
     const checked = requests.map((request, index) => {
       try {
-        return checkedJob(db, request);
+        return checkedJob(orgIdOf(db), request);
       } catch (error) {
         failures.push({ index, error: error as Error });
         return undefined;
@@ -136,14 +154,29 @@ interface CheckedJob {
   };
 }
 
-function checkedJob(db: Handle, request: EnqueueRequest): CheckedJob {
+/** The result of a send: created, an idempotent repeat (checked when we can), or refused by the queue's policy. */
+async function settled(
+  type: string,
+  job: CheckedJob,
+  sent: string | null,
+  samePayload: ((id: string) => Promise<boolean>) | undefined,
+): Promise<EnqueueResult> {
+  if (sent) return { id: sent, created: true };
+  const id = job.options.id;
+  if (id) {
+    if (samePayload && !(await samePayload(id))) throw new IdempotencyConflictError(id);
+    return { id, created: false };
+  }
+  throw new JobNotQueuedError(type, `its queue's "${findJobType(type)!.queue.policy}" policy already holds a job with this singleton key`);
+}
+
+function checkedJob(scopedOrg: string | undefined, request: EnqueueRequest): CheckedJob {
   const { type, payload, options = {} } = request;
   const job: JobType | undefined = findJobType(type);
   if (!job) throw new UnknownJobTypeError(type, jobTypeNames());
   const parsed = job.payload.safeParse(payload);
   if (!parsed.success) throw new PayloadInvalidError(type, fieldProblems(parsed.error.issues, "payload"));
 
-  const scopedOrg = orgIdOf(db);
   if (scopedOrg && options.orgId && options.orgId !== scopedOrg) {
     throw new TypeError(`enqueue: options.orgId ${options.orgId} differs from the transaction's organisation ${scopedOrg}`);
   }

@@ -4,7 +4,8 @@ import type { RateLimitStore, WindowCount } from "./rate-limiter.ts";
 
 /**
  * Counters in ops.rate_limit_windows (UNLOGGED): one row per key, reset when a new window starts.
- * One round trip per hit; the database clock defines windows, so every replica agrees.
+ * One statement for all the keys of a request; the database clock defines windows, so every
+ * replica agrees.
  */
 export class PostgresRateLimitStore implements RateLimitStore {
   readonly kind = "postgres";
@@ -14,18 +15,19 @@ export class PostgresRateLimitStore implements RateLimitStore {
     this.#db = db;
   }
 
-  async hit(key: string, windowSeconds: number): Promise<WindowCount> {
-    const { rows } = await sql<{ hits: number; seconds_left: number }>`
+  async hit(keys: readonly string[], windowSeconds: number): Promise<WindowCount[]> {
+    const { rows } = await sql<{ key: string; hits: number; seconds_left: number }>`
       INSERT INTO ops.rate_limit_windows AS w (key, window_start, hits)
-      VALUES (${key}, to_timestamp(floor(extract(epoch FROM clock_timestamp()) / ${windowSeconds}) * ${windowSeconds}), 1)
+      SELECT k, to_timestamp(floor(extract(epoch FROM clock_timestamp()) / ${windowSeconds}) * ${windowSeconds}), 1
+      FROM unnest(${[...keys]}::text[]) AS k
       ON CONFLICT (key) DO UPDATE
         SET hits = CASE WHEN w.window_start = excluded.window_start THEN w.hits + 1 ELSE 1 END,
             window_start = excluded.window_start
-      RETURNING hits,
+      RETURNING key, hits,
         greatest(1, ceil(extract(epoch FROM w.window_start + make_interval(secs => ${windowSeconds}) - clock_timestamp())))::int AS seconds_left
     `.execute(this.#db);
-    const row = rows[0]!;
-    return { hits: row.hits, secondsLeft: row.seconds_left };
+    const byKey = new Map(rows.map((r) => [r.key, { hits: r.hits, secondsLeft: r.seconds_left }]));
+    return keys.map((key) => byKey.get(key)!);
   }
 
   /** Deletes counters of windows that ended long ago; returns how many. */

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { RateLimitStore, WindowCount } from "./rate-limiter.ts";
 
-/** Counters as Redis keys that expire with their window: one pipelined round trip per hit. */
+/** Counters as Redis keys that expire with their window: one pipelined round trip per request. */
 export class RedisRateLimitStore implements RateLimitStore {
   readonly kind = "redis";
   readonly #redis: Redis;
@@ -12,14 +12,21 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#prefix = prefix;
   }
 
-  async hit(key: string, windowSeconds: number): Promise<WindowCount> {
+  async hit(keys: readonly string[], windowSeconds: number): Promise<WindowCount[]> {
     const nowSeconds = Date.now() / 1000;
     const windowStart = Math.floor(nowSeconds / windowSeconds) * windowSeconds;
-    const redisKey = `${this.#prefix}${key}:${windowStart}`;
-    const results = await this.#redis.multi().incr(redisKey).expire(redisKey, windowSeconds + 1).exec();
+    const secondsLeft = Math.max(1, Math.ceil(windowStart + windowSeconds - nowSeconds));
+    const transaction = this.#redis.multi();
+    for (const key of keys) {
+      const redisKey = `${this.#prefix}${key}:${windowStart}`;
+      transaction.incr(redisKey).expire(redisKey, windowSeconds + 1);
+    }
+    const results = await transaction.exec();
     if (!results) throw new Error("redis rate-limit transaction was aborted");
-    const [incrError, hits] = results[0]!;
-    if (incrError) throw incrError;
-    return { hits: Number(hits), secondsLeft: Math.max(1, Math.ceil(windowStart + windowSeconds - nowSeconds)) };
+    return keys.map((_, i) => {
+      const [error, hits] = results[i * 2]!;
+      if (error) throw error;
+      return { hits: Number(hits), secondsLeft };
+    });
   }
 }

@@ -7,14 +7,16 @@ import { createTestDatabase } from "../helpers/database.ts";
 import { testEnv } from "../helpers/test-env.ts";
 
 async function exercise(t: Test, store: RateLimitStore, key: string) {
-  const limiter = new RateLimiter(store, { limit: 3, windowSeconds: 60 });
+  const limiter = new RateLimiter(store, { windowSeconds: 60 });
   const decisions = [];
-  for (let i = 0; i < 5; i++) decisions.push(await limiter.check(key));
+  for (let i = 0; i < 5; i++) decisions.push((await limiter.check([{ key, limit: 3 }]))[0]!);
   t.same(decisions.map((d) => d.allowed), [true, true, true, false, false], "the fourth request in the window is refused");
   t.same(decisions.map((d) => d.remaining), [2, 1, 0, 0, 0]);
   const refused = decisions[3]!;
   t.ok(refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 60, `retry after ${refused.retryAfterSeconds}s`);
-  t.ok((await limiter.check(`${key}:other`)).allowed, "other keys have their own budget");
+  const [other, same] = await limiter.check([{ key: `${key}:other`, limit: 3 }, { key, limit: 10 }]);
+  t.ok(other!.allowed, "other keys have their own budget");
+  t.match(same, { allowed: true, remaining: 4 }, "several keys are counted in one call, each against its own limit");
 }
 
 t.test("Postgres store", async (t) => {
@@ -39,4 +41,26 @@ t.test("falls back to Postgres while Redis is unreachable", async (t) => {
   const store = new FallbackStore(new RedisRateLimitStore(dead), new PostgresRateLimitStore(db.handles.owner), (e) => failures.push(e));
   await exercise(t, store, "fallback:test");
   t.ok(failures.length > 0, "each fallback was reported");
+});
+
+t.test("well inside a budget requests do not wait for the store, yet every hit is counted", async (t) => {
+  const db = await createTestDatabase(t);
+  const store = new PostgresRateLimitStore(db.handles.owner);
+  let waits = 0;
+  const counting: RateLimitStore = {
+    kind: "counting",
+    hit: async (keys, window) => {
+      waits++;
+      return store.hit(keys, window);
+    },
+  };
+  const limiter = new RateLimiter(counting, { windowSeconds: 60 });
+  const decisions = [];
+  for (let i = 0; i < 30; i++) decisions.push((await limiter.check([{ key: "budget", limit: 30 }]))[0]!);
+  t.equal(waits, 30, "every request reached the store");
+  t.same(decisions.map((d) => d.allowed), new Array(30).fill(true));
+  const over = (await limiter.check([{ key: "budget", limit: 30 }]))[0]!;
+  t.notOk(over.allowed, "the 31st is refused: near the limit the decision waited for the store's count");
+  const { rows } = await db.handles.owner.selectFrom("ops.rate_limit_windows").select("hits").where("key", "=", "budget").execute().then((r) => ({ rows: r }));
+  t.equal(rows[0]!.hits, 31, "the store counted all of them");
 });

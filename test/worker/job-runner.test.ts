@@ -101,3 +101,30 @@ t.test("the worker runs jobs end to end", async (t) => {
     t.equal(process.exitCode ?? 0, 0, "this process is still alive");
   });
 });
+
+t.test("an idle worker is woken by NOTIFY, not by its poll", async (t) => {
+  const db = await createTestDatabase(t);
+  // A minute-long backstop poll: only a notification can start these jobs within seconds.
+  const app = await startWorkerApp(t, db.url, { runJobs: true, env: { JOB_POLL_INTERVAL_SECONDS: "60" } });
+  const orgId = await createOrganisation(db);
+  const enqueue = () => withOrg(db.handles.app, orgId, (trx) => app.jobs.enqueue(trx, "test-job", {})).then((r) => r.id);
+
+  const first = await enqueue();
+  await waitFor("the job to complete after a NOTIFY", async () => (await job(db, first))?.state === "completed", { timeoutMs: 5000 });
+  t.pass("picked up without waiting for the 60 s poll");
+
+  await t.test("after the listening connection is killed, the listener reconnects and wakes the worker again", async (t) => {
+    const { rows } = await sql<{ killed: boolean }>`
+      SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+      WHERE application_name = 'gpt-platform:worker:listen' AND datname = current_database()
+    `.execute(db.handles.owner);
+    t.same(rows, [{ killed: true }], "the listener's connection was terminated");
+    await waitFor("a new listening connection", async () => {
+      const { rows } = await sql`SELECT 1 FROM pg_stat_activity WHERE application_name = 'gpt-platform:worker:listen' AND datname = current_database() AND state = 'idle'`.execute(db.handles.owner);
+      return rows.length === 1;
+    });
+    const second = await enqueue();
+    await waitFor("the next job to complete", async () => (await job(db, second))?.state === "completed", { timeoutMs: 5000 });
+    t.pass("notifications flow again");
+  });
+});

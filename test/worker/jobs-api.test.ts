@@ -226,7 +226,7 @@ t.test("rate limits use Redis when REDIS_URL is set", async (t) => {
   const db = await createTestDatabase(t);
   const { testEnv } = await import("../helpers/test-env.ts");
   const app = await startWorkerApp(t, db.url, { env: { REDIS_URL: testEnv.redisUrl, API_RATE_LIMIT_PER_MINUTE: "2" } });
-  t.match(app.limits.storeKind, /^redis/);
+  t.match(app.limits.limiter.storeKind, /^redis/);
   const token = tokenFor(await createOrganisation(db));
   const statuses = [];
   for (let i = 0; i < 3; i++) statuses.push((await app.inject({ url: "/api/queues", headers: bearer(token) })).statusCode);

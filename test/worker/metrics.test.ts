@@ -88,7 +88,7 @@ t.test("metrics", async (t) => {
     t.equal(queue.throughput["15m"].completed, count("completed"), "completed in 15 min matches completed rows");
     t.equal(queue.throughput["15m"].retried, 1);
     t.ok(queue.runTimeMs.p50 !== null && queue.runTimeMs.p95 >= queue.runTimeMs.p50, `run time p50 ${queue.runTimeMs.p50} ms, p95 ${queue.runTimeMs.p95} ms`);
-    t.match(body, { service: "gpt-platform-worker", version: /\d+\.\d+\.\d+/, concurrency: { jobConcurrency: 10, fetchLoops: 2 }, workersAlive: 1 });
+    t.match(body, { service: "gpt-platform-worker", version: /\d+\.\d+\.\d+/, concurrency: { jobConcurrency: 10, fetchLoops: 4 }, workersAlive: 1 });
     t.ok(body.uptimeSeconds >= 0);
     const { rows: rollup } = await sql<{ completed: string; retried: string }>`
       SELECT sum(completed_count) AS completed, sum(retried_count) AS retried FROM ops.job_rollup_minute WHERE queue = 'test-job' AND org_id = ${orgId}

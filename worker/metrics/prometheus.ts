@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { LATENCY_BUCKET_BOUNDS_MS } from "../../core/jobs/rollups.ts";
+import { LatencyHistogram } from "./latency-histogram.ts";
 
 /**
  * The worker's Prometheus metrics. Names are part of the platform's interface (dashboards and
@@ -11,10 +12,12 @@ export interface WorkerMetrics {
   jobsCompleted: Counter<"queue">;
   jobsFailed: Counter<"queue">;
   jobsRetried: Counter<"queue">;
-  jobRunSeconds: Histogram<"queue">;
-  jobPickupSeconds: Histogram<"queue">;
+  jobRunSeconds: LatencyHistogram;
+  jobPickupSeconds: LatencyHistogram;
   jobsDepth: Gauge<"queue" | "state">;
   jobsInFlight: Gauge<"queue">;
+  /** Set by the job runner once it runs; the in-flight gauge reads it at scrape time. */
+  readInFlight: () => Map<string, number>;
   httpRequests: Counter<"method" | "route" | "status">;
   httpRequestSeconds: Histogram<"method" | "route">;
 }
@@ -24,7 +27,8 @@ const SECONDS_BUCKETS = LATENCY_BUCKET_BOUNDS_MS.map((ms) => ms / 1000);
 export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; state: string; count: number }[]>): WorkerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return {
+  const metrics: WorkerMetrics = {
+    readInFlight: () => new Map(),
     registry,
     jobsCompleted: new Counter({ name: "jobs_completed_total", help: "Jobs that completed.", labelNames: ["queue"], registers: [registry] }),
     jobsFailed: new Counter({
@@ -39,18 +43,14 @@ export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; st
       labelNames: ["queue"],
       registers: [registry],
     }),
-    jobRunSeconds: new Histogram({
+    jobRunSeconds: new LatencyHistogram({
       name: "job_run_duration_seconds",
       help: "Time a handler took per job, successful or not.",
-      labelNames: ["queue"],
-      buckets: SECONDS_BUCKETS,
       registers: [registry],
     }),
-    jobPickupSeconds: new Histogram({
+    jobPickupSeconds: new LatencyHistogram({
       name: "job_pickup_latency_seconds",
       help: "Time from when a job could start (created or retry due) to when a worker claimed it.",
-      labelNames: ["queue"],
-      buckets: SECONDS_BUCKETS,
       registers: [registry],
     }),
     jobsDepth: new Gauge({
@@ -65,9 +65,13 @@ export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; st
     }),
     jobsInFlight: new Gauge({
       name: "worker_jobs_in_flight",
-      help: "Jobs this process is running right now.",
+      help: "Jobs this process has claimed and not yet settled.",
       labelNames: ["queue"],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [queue, count] of metrics.readInFlight()) this.set({ queue }, count);
+      },
     }),
     httpRequests: new Counter({
       name: "http_requests_total",
@@ -83,4 +87,5 @@ export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; st
       registers: [registry],
     }),
   };
+  return metrics;
 }

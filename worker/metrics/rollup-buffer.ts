@@ -1,4 +1,4 @@
-import { LATENCY_BUCKET_COUNT, latencyBucket, type RollupRow } from "../../core/jobs/rollups.ts";
+import { LATENCY_BUCKET_COUNT, type RollupRow } from "../../core/jobs/rollups.ts";
 
 export type JobOutcomeStatus = "completed" | "retried" | "failed";
 
@@ -17,9 +17,10 @@ export interface JobOutcome {
 export class RollupBuffer {
   #rows = new Map<string, RollupRow>();
 
-  record(outcome: JobOutcome, at: number = Date.now()): void {
+  /** `runBucket`/`pickupBucket`: the latencies' histogram buckets, looked up once by the caller. */
+  record(outcome: JobOutcome, runBucket: number, pickupBucket: number | null, at: number = Date.now()): void {
     const minuteMs = at - (at % 60_000);
-    const key = `${minuteMs}|${outcome.queue}|${outcome.orgId ?? ""}`;
+    const key = rowKey(minuteMs, outcome.queue, outcome.orgId);
     let row = this.#rows.get(key);
     if (!row) {
       row = {
@@ -40,8 +41,8 @@ export class RollupBuffer {
     const runMs = Math.round(outcome.runMs);
     row.runMsSum += runMs;
     row.runMsMax = Math.max(row.runMsMax, runMs);
-    row.runMsBuckets[latencyBucket(outcome.runMs)]!++;
-    if (outcome.pickupMs !== null) row.pickupMsBuckets[latencyBucket(Math.max(0, outcome.pickupMs))]!++;
+    row.runMsBuckets[runBucket]!++;
+    if (pickupBucket !== null) row.pickupMsBuckets[pickupBucket]!++;
   }
 
   /** Hands over everything recorded so far and starts empty. */
@@ -54,7 +55,7 @@ export class RollupBuffer {
   /** Puts rows back after a failed write, merging with anything recorded meanwhile. */
   restore(rows: readonly RollupRow[]): void {
     for (const row of rows) {
-      const key = `${row.minute.getTime()}|${row.queue}|${row.orgId ?? ""}`;
+      const key = rowKey(row.minute.getTime(), row.queue, row.orgId);
       const current = this.#rows.get(key);
       if (!current) {
         this.#rows.set(key, row);
@@ -69,4 +70,8 @@ export class RollupBuffer {
       row.pickupMsBuckets.forEach((n, i) => (current.pickupMsBuckets[i]! += n));
     }
   }
+}
+
+function rowKey(minuteMs: number, queue: string, orgId: string | null): string {
+  return `${minuteMs}|${queue}|${orgId ?? ""}`;
 }

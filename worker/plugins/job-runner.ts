@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import fp from "fastify-plugin";
-import { rollupAdd } from "../../core/jobs/rollups.ts";
+import { latencyBucket, rollupAdd } from "../../core/jobs/rollups.ts";
 import {
   workerInstancePrune,
   workerInstanceRegister,
@@ -22,8 +22,8 @@ const INSTANCE_HEARTBEAT_MS = 10_000;
 
 /**
  * Runs the job handlers in this process and owns its graceful shutdown: on close it stops fetching,
- * gives running jobs SHUTDOWN_TIMEOUT_SECONDS to finish, fails whatever is still running back to
- * its queue (retried elsewhere), then writes the last metric rollups.
+ * gives running jobs SHUTDOWN_TIMEOUT_SECONDS to finish, hands whatever still runs back to its queue
+ * (another worker runs it), then writes the last metric rollups.
  */
 export const jobRunnerPlugin = fp(
   async (app) => {
@@ -31,17 +31,25 @@ export const jobRunnerPlugin = fp(
     const handlers = createHandlers(config);
     const rollups = new RollupBuffer();
 
+    // Bound per queue once, so the hot path does not hash label sets for every job.
+    const counters = new Map<string, Record<JobOutcome["status"], { inc(): void }>>();
     const onOutcome = (outcome: JobOutcome) => {
-      const labels = { queue: outcome.queue };
-      if (outcome.status === "completed") metrics.jobsCompleted.inc(labels);
-      else if (outcome.status === "failed") metrics.jobsFailed.inc(labels);
-      else metrics.jobsRetried.inc(labels);
-      metrics.jobRunSeconds.observe(labels, outcome.runMs / 1000);
-      if (outcome.pickupMs !== null) metrics.jobPickupSeconds.observe(labels, Math.max(0, outcome.pickupMs) / 1000);
-      rollups.record(outcome);
+      let c = counters.get(outcome.queue);
+      if (!c) {
+        c = { completed: metrics.jobsCompleted.labels(outcome.queue), failed: metrics.jobsFailed.labels(outcome.queue), retried: metrics.jobsRetried.labels(outcome.queue) };
+        counters.set(outcome.queue, c);
+      }
+      c[outcome.status].inc();
+      const runBucket = latencyBucket(outcome.runMs);
+      const pickupMs = outcome.pickupMs === null ? null : Math.max(0, outcome.pickupMs);
+      const pickupBucket = pickupMs === null ? null : latencyBucket(pickupMs);
+      metrics.jobRunSeconds.observe(outcome.queue, runBucket, outcome.runMs);
+      if (pickupBucket !== null) metrics.jobPickupSeconds.observe(outcome.queue, pickupBucket, pickupMs!);
+      rollups.record(outcome, runBucket, pickupBucket);
     };
 
     const runner = new JobRunner({
+      url: config.DATABASE_URL,
       boss: app.boss,
       appDb: app.db.app,
       jobs: app.jobs,
@@ -52,7 +60,6 @@ export const jobRunnerPlugin = fp(
       log: app.log,
       onOutcome,
       onFinalFailure: (error, job) => reportFinalJobFailure(error, job),
-      onInFlightChange: (queue, delta) => metrics.jobsInFlight.inc({ queue }, delta),
     });
 
     let flushing: Promise<void> = Promise.resolve();
@@ -91,20 +98,17 @@ export const jobRunnerPlugin = fp(
 
     await runner.start();
     app.decorate("runner", { runner, flushRollups });
+    metrics.readInFlight = () => runner.inFlightByQueue();
     app.log.info({ jobTypes: [...handlers.keys()], concurrency: config.JOB_CONCURRENCY, fetchLoops: config.JOB_FETCH_LOOPS }, "job runner started");
 
     app.addHook("onClose", async () => {
       for (const timer of timers) clearInterval(timer);
-      runner.stopping = true;
       app.log.info({ running: runner.inFlight, timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS }, "stopping: no new jobs; waiting for running jobs to finish");
-      // What is still running when the deadline hits is what pg-boss fails back to the queues.
-      let abandoned = 0;
-      const deadline = setTimeout(() => (abandoned = runner.inFlight), config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
-      await app.boss.stop({ graceful: true, timeout: config.SHUTDOWN_TIMEOUT_SECONDS * 1000, close: true });
-      clearTimeout(deadline);
+      const { abandoned } = await runner.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (abandoned > 0) {
-        app.log.warn({ abandoned }, "shutdown deadline passed: unfinished jobs were failed back to their queues and will be retried");
+        app.log.warn({ abandoned }, "shutdown deadline passed: unfinished jobs were handed back to their queues for another worker");
       }
+      await app.boss.stop({ graceful: false, close: true });
       await flushRollups();
       await workerInstanceStopped(app.db.owner, service.instanceId).catch((error: Error) => reportError(error));
       app.log.info("job runner stopped");

@@ -1,8 +1,7 @@
-import type { FastifyReply } from "fastify";
 import fp from "fastify-plugin";
 import { Redis } from "ioredis";
 import { PostgresRateLimitStore } from "../../core/ratelimit/postgres-store.ts";
-import { FallbackStore, RateLimiter, type RateLimitStore } from "../../core/ratelimit/rate-limiter.ts";
+import { FallbackStore, RateLimiter, type RateLimitDecision, type RateLimitStore } from "../../core/ratelimit/rate-limiter.ts";
 import { RedisRateLimitStore } from "../../core/ratelimit/redis-store.ts";
 import { HttpError } from "../http-error.ts";
 
@@ -32,9 +31,10 @@ export const rateLimitPlugin = fp(
       });
     }
     app.decorate("limits", {
-      perIp: new RateLimiter(store, { limit: config.API_RATE_LIMIT_PER_IP_PER_MINUTE, windowSeconds: 60 }),
-      perToken: new RateLimiter(store, { limit: config.API_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 }),
-      storeKind: store.kind,
+      limiter: new RateLimiter(store, {
+        windowSeconds: 60,
+        onBackgroundError: (error) => app.log.warn({ err: error }, "recording a rate-limit hit failed; the next request will wait for the store"),
+      }),
       async ping() {
         if (redis) await redis.ping();
       },
@@ -51,18 +51,13 @@ export const rateLimitPlugin = fp(
   { name: "rate-limit", dependencies: ["database"] },
 );
 
-/** Counts one request against `limiter` for `key`; sets the RateLimit headers; throws 429 when over. */
-export async function enforceLimit(limiter: RateLimiter, key: string, reply: FastifyReply, what: string): Promise<void> {
-  const decision = await limiter.check(key);
-  reply.header("ratelimit-limit", decision.limit);
-  reply.header("ratelimit-remaining", decision.remaining);
-  if (!decision.allowed) {
-    throw new HttpError(
-      429,
-      "rate_limited",
-      `too many requests ${what}: at most ${decision.limit} per ${limiter.windowSeconds} s; try again in ${decision.retryAfterSeconds} s`,
-      { retryAfterSeconds: decision.retryAfterSeconds },
-      { "retry-after": String(decision.retryAfterSeconds) },
-    );
-  }
+/** The 429 for a refused rate-limit decision, with Retry-After. */
+export function tooManyRequests(decision: RateLimitDecision, what: string, windowSeconds: number): HttpError {
+  return new HttpError(
+    429,
+    "rate_limited",
+    `too many requests ${what}: at most ${decision.limit} per ${windowSeconds} s; try again in ${decision.retryAfterSeconds} s`,
+    { retryAfterSeconds: decision.retryAfterSeconds },
+    { "retry-after": String(decision.retryAfterSeconds) },
+  );
 }

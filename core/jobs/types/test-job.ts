@@ -10,7 +10,9 @@ export const testJob = defineJob({
   name: "test-job",
   description: "Echoes its payload and returns its sha256; knobs for delay, failure and hard crash.",
   payload: z.strictObject({
-    echo: z.json().optional().describe("Any JSON value, returned unchanged in the result."),
+    // Any JSON value. z.unknown() rather than z.json(): payloads arrive as JSON (API bodies, jsonb
+    // rows) already, and z.json() walks every value, on every job, twice (payload and result).
+    echo: z.unknown().optional().describe("Any JSON value, returned unchanged in the result."),
     delayMs: z.int().min(0).max(600_000).optional().describe("Sleep this long before finishing."),
     delayOnAttempts: z.int().min(1).max(1000).optional().describe("Only sleep on attempts 1..N (default: every attempt)."),
     failOnAttempts: z.int().min(1).max(1000).optional().describe("Throw on attempts 1..N; 1000 means always."),
@@ -23,7 +25,7 @@ export const testJob = defineJob({
       .describe("Kill the worker process (SIGKILL) on attempts 1..N. Ignored unless the worker sets TEST_JOB_CRASH_ENABLED."),
   }),
   result: z.object({
-    echo: z.json().optional(),
+    echo: z.unknown().optional(),
     sha256: z.string().describe("sha256 of the JSON payload, hex."),
     attempt: z.int().describe("Which attempt produced this result, starting at 1."),
   }),
@@ -35,5 +37,5 @@ export const testJob = defineJob({
     heartbeatSeconds: 10,
     deleteAfterSeconds: 24 * 60 * 60,
   },
-  worker: { batchSize: 200 },
+  worker: { batchSize: 400 },
 });

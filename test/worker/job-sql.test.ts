@@ -1,0 +1,114 @@
+import pg from "pg";
+import type { PgBoss } from "pg-boss";
+import t from "tap";
+import { createPool } from "../../core/db/connect.ts";
+import { withQueueEngine } from "../../core/jobs/engine.ts";
+import { JobClient } from "../../core/jobs/enqueue.ts";
+import { claimAndCompleteSql, notifyChannelSql, QueueStatements, queueTable } from "../../worker/runner/job-sql.ts";
+import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
+
+const Q = "test-job";
+
+async function stateOf(boss: PgBoss, id: string) {
+  const [job] = await boss.findJobs(Q, { id });
+  return job!;
+}
+
+t.test("the runner's statements keep pg-boss's job model", async (t) => {
+  const db = await createTestDatabase(t);
+  const org = await createOrganisation(db);
+  const pool = createPool(db.url, { max: 3, applicationName: "test", settings: { enable_bitmapscan: "off", enable_seqscan: "off" } });
+  t.teardown(() => pool.end());
+  const statements = new QueueStatements(Q, await queueTable(pool, Q));
+
+  await withQueueEngine(db.url, async (boss) => {
+    const jobs = new JobClient(boss);
+    const send = (echo: unknown, priority = 0) => jobs.enqueue(db.handles.owner, Q, { echo }, { orgId: org, priority }).then((r) => r.id);
+
+    await t.test("claim: highest priority first, marked active with the organisation and pickup time", async (t) => {
+      const low = await send("low");
+      const high = await send("high", 5);
+      const { claimed } = await statements.claimAndComplete(pool, [], 1);
+      t.equal(claimed.length, 1);
+      t.equal(claimed[0]!.id, high);
+      t.match(claimed[0], { data: { echo: "high" }, retry_count: 0, retry_limit: 2, group_id: org, heartbeat_seconds: 10 });
+      t.ok(claimed[0]!.pickup_ms >= 0, "pickup time comes from the database clock");
+      const seen = await stateOf(boss, high);
+      t.equal(seen.state, "active", "pg-boss sees the claim");
+      await statements.claimAndComplete(pool, [{ id: claimed[0]!.id, retry_count: 0, outputJson: '{"done":1}' }], 0);
+      t.same((await stateOf(boss, high)).output, { done: 1 });
+      t.equal((await stateOf(boss, low)).state, "created", "a limit-0 turn only completes");
+      const rest = await statements.claimAndComplete(pool, [], 10);
+      t.same(rest.claimed.map((c) => c.id), [low]);
+      await statements.claimAndComplete(pool, [{ id: low, retry_count: 0, outputJson: "null" }], 0);
+    });
+
+    await t.test("completion is fenced to the attempt that was claimed", async (t) => {
+      const id = await send("fenced");
+      const { claimed } = await statements.claimAndComplete(pool, [], 1);
+      const stale = await statements.claimAndComplete(pool, [{ id, retry_count: claimed[0]!.retry_count + 1, outputJson: '"stale"' }], 0);
+      t.notOk(stale.landed(id), "a completion for another attempt does not land");
+      t.equal((await stateOf(boss, id)).state, "active");
+      const fresh = await statements.claimAndComplete(pool, [{ id, retry_count: claimed[0]!.retry_count, outputJson: '"ok"' }], 0);
+      t.ok(fresh.landed(id));
+      t.equal((await stateOf(boss, id)).output, "ok", "the result is stored as sent");
+    });
+
+    await t.test("failures go through pg-boss: retry with backoff, then the dead-letter queue when exhausted", async (t) => {
+      const id = await send("fails");
+      const { claimed } = await statements.claimAndComplete(pool, [], 1);
+      await boss.fail(Q, { id, retryCount: claimed[0]!.retry_count }, { message: "first" });
+      const retrying = await stateOf(boss, id);
+      t.equal(retrying.state, "retry");
+      t.ok(new Date(retrying.startAfter).getTime() > Date.now() - 1000, "it waits for its retry delay");
+
+      const permanent = await send("permanent");
+      const [job] = (await statements.claimAndComplete(pool, [], 10)).claimed.filter((c) => c.id === permanent);
+      await statements.exhaustRetries(pool, job!);
+      await boss.fail(Q, { id: permanent, retryCount: job!.retry_count }, { message: "cannot work" });
+      t.equal((await stateOf(boss, permanent)).state, "failed", "no retries left: failed for good");
+      const dead = await boss.findJobs("test-job.dlq", { data: { echo: "permanent" } });
+      t.equal(dead.length, 1, "copied to the dead-letter queue");
+    });
+
+    await t.test("release hands a running job back; its next claim is a new attempt and fences out the old one", async (t) => {
+      const id = await send("released");
+      const first = (await statements.claimAndComplete(pool, [], 10)).claimed.find((c) => c.id === id)!;
+      t.equal(await statements.release(pool, [first], { message: "shutting down" }), 1);
+      const released = await stateOf(boss, id);
+      t.equal(released.state, "retry");
+      t.same(released.output, { message: "shutting down" });
+      const second = (await statements.claimAndComplete(pool, [], 10)).claimed.find((c) => c.id === id)!;
+      t.equal(second.retry_count, first.retry_count + 1, "the next claim counts an attempt");
+      const late = await statements.claimAndComplete(pool, [{ id, retry_count: first.retry_count, outputJson: '"late"' }], 0);
+      t.notOk(late.landed(id), "the released worker's late result cannot land");
+    });
+  });
+});
+
+t.test("claims walk pg-boss's index even when statistics lag a burst", async (t) => {
+  const db = await createTestDatabase(t);
+  const client = new pg.Client({ connectionString: db.url, options: "-c enable_bitmapscan=off -c enable_seqscan=off" });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query("VACUUM ANALYZE pgboss.job_common"); // statistics of an empty table
+  await client.query("INSERT INTO pgboss.job (name, data, group_id, policy) SELECT 'test-job', '{}', gen_random_uuid()::text, 'standard' FROM generate_series(1, 5000)");
+  const table = (await client.query<{ table_name: string }>("SELECT table_name FROM pgboss.queue WHERE name = 'test-job'")).rows[0]!.table_name;
+  const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${claimAndCompleteSql(table, 400)}`, ["test-job", "[]"]);
+  const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+  t.match(plan, /Index Scan using job_common_i11/, "the backlog is read in index order, stopping at the limit");
+  t.notMatch(plan, /Seq Scan|Bitmap Heap Scan/, "never a scan of the whole backlog");
+});
+
+t.test("our LISTEN channel is the one pg-boss notifies on", async (t) => {
+  const db = await createTestDatabase(t);
+  const org = await createOrganisation(db);
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.teardown(() => client.end());
+  const channel = (await client.query<{ channel: string }>(`SELECT ${notifyChannelSql()} AS channel`)).rows[0]!.channel;
+  await client.query(`LISTEN "${channel}"`);
+  const heard = new Promise<string | undefined>((resolve) => client.on("notification", (m) => resolve(m.payload)));
+  await withQueueEngine(db.url, (boss) => new JobClient(boss).enqueue(db.handles.owner, Q, {}, { orgId: org }));
+  t.equal(await heard, Q, "an insert announces its queue on our channel");
+});

@@ -1,0 +1,186 @@
+import type pg from "pg";
+import { QUEUE_SCHEMA } from "../../core/jobs/engine.ts";
+
+/**
+ * The runner's own statements over pg-boss's job table. pg-boss (pinned to exactly 12.35.0) owns
+ * the schema, inserts jobs, supervises them (expiry, stale heartbeats, retention) and settles
+ * failures (retry backoff, dead-lettering). Claiming and completing, the two statements every job
+ * pays for, are written here so they return only what the worker needs, run as prepared
+ * statements, and complete one batch and claim the next in a single round trip and commit.
+ *
+ * They mirror pg-boss 12.35's plans, which are the contract to re-check on any pg-boss upgrade:
+ * - claim: fetchNextJob() for queues without singleton ranking (policies standard, short,
+ *   exclusive): the same WHERE, ORDER BY and SKIP LOCKED, the same SET (state, started_on,
+ *   heartbeat_on, retry_count incremented when the job ran before);
+ * - complete: completeJobsWithOutputs() with its attempt fence (state = 'active' and the
+ *   retry_count the worker claimed), so a worker whose claim lapsed cannot overwrite a newer attempt.
+ * test/worker/job-sql.test.ts checks both against pg-boss's own API on a real database.
+ */
+
+const S = QUEUE_SCHEMA;
+
+export interface ClaimedJob {
+  id: string;
+  data: unknown;
+  retry_count: number;
+  retry_limit: number;
+  group_id: string | null;
+  expire_seconds: number;
+  heartbeat_seconds: number | null;
+  /** From when the job could start (start_after) to this claim, by the database clock. */
+  pickup_ms: number;
+}
+
+export interface Completion {
+  id: string;
+  retry_count: number;
+  /** The job's result, already serialised as JSON. */
+  outputJson: string;
+}
+
+/** The completions as the JSON array the statement reads, built from the pre-serialised outputs. */
+function completionsJson(completions: readonly Completion[]): string {
+  let json = "[";
+  for (let i = 0; i < completions.length; i++) {
+    const c = completions[i]!;
+    json += `${i === 0 ? "" : ","}{"id":"${c.id}","retry_count":${c.retry_count},"output":${c.outputJson}}`;
+  }
+  return `${json}]`;
+}
+
+/**
+ * Completes `completions` (fenced to the attempts claimed) and claims up to `limit` more jobs, in
+ * one statement. The limit is part of the text, as in pg-boss: as a parameter, a prepared
+ * statement's generic plan would assume 10% of the table and hash-join a sequential scan of it.
+ */
+export function claimAndCompleteSql(table: string, limit: number): string {
+  return `
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset($2::jsonb) AS x (id uuid, retry_count int, output jsonb)
+    ),
+    done AS (
+      UPDATE ${S}.${table} j
+      SET completed_on = ${S}.job_now(), state = 'completed', output = input.output
+      FROM input
+      WHERE j.name = $1 AND j.id = input.id AND j.state = 'active' AND j.retry_count = input.retry_count
+      RETURNING j.id
+    ),
+    next AS (
+      SELECT j.id FROM ${S}.${table} j
+      WHERE j.name = $1 AND j.state < 'active' AND NOT j.blocked AND j.start_after <= ${S}.job_now()
+      ORDER BY j.priority DESC, j.created_on
+      LIMIT ${limit}
+      FOR UPDATE OF j SKIP LOCKED
+    ),
+    claimed AS (
+      UPDATE ${S}.${table} j SET
+        state = 'active',
+        started_on = ${S}.job_now(),
+        heartbeat_on = ${S}.job_now(),
+        retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+      FROM next
+      WHERE j.name = $1 AND j.id = next.id
+      RETURNING j.id, j.data, j.retry_count, j.retry_limit, j.group_id, j.expire_seconds, j.heartbeat_seconds,
+        extract(epoch FROM ${S}.job_now() - j.start_after) * 1000 AS pickup_ms
+    )
+    SELECT id, data, retry_count, retry_limit, group_id, expire_seconds, heartbeat_seconds, pickup_ms, NULL::int AS completed FROM claimed
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)::int FROM done
+  `;
+}
+
+/**
+ * Hands running jobs back to their queue when a shutdown deadline passes: state 'retry', due now.
+ * started_on stays, so the next claim counts a new attempt (and fences out this worker), but the
+ * cut-short attempt is not a failure: it never sends a job to its dead-letter queue.
+ */
+function releaseSql(table: string): string {
+  return `
+    WITH released AS (
+      UPDATE ${S}.${table} j
+      SET state = 'retry', start_after = ${S}.job_now(), output = $4::jsonb
+      FROM unnest($2::uuid[], $3::int[]) AS a (id, retry_count)
+      WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count
+      RETURNING j.id
+    )
+    SELECT count(*)::int AS released, pg_notify(${notifyChannelSql()}, $1) IS NULL AS notified FROM released
+  `;
+}
+
+/**
+ * A failure that retrying cannot fix: with its retry limit lowered to the attempts made, pg-boss's
+ * fail() treats it as final and moves it to the dead-letter queue.
+ */
+function exhaustRetriesSql(table: string): string {
+  return `
+    UPDATE ${S}.${table} SET retry_limit = retry_count
+    WHERE name = $1 AND id = $2 AND state = 'active' AND retry_count = $3
+  `;
+}
+
+/** pg-boss's NOTIFY channel for this schema (plans.notifyChannelSql in 12.35); the payload is the queue name. */
+export function notifyChannelSql(): string {
+  return `('pgboss_' || left(encode(sha224('${S}'::bytea), 'hex'), 24))`;
+}
+
+/** Prepared-statement handles for one queue's table, named so each connection parses them once. */
+export class QueueStatements {
+  readonly #queue: string;
+  readonly #table: string;
+  readonly #claimAndComplete = new Map<number, string>();
+  readonly #release: string;
+  readonly #exhaustRetries: string;
+
+  constructor(queue: string, table: string) {
+    this.#queue = queue;
+    this.#table = table;
+    this.#release = releaseSql(table);
+    this.#exhaustRetries = exhaustRetriesSql(table);
+  }
+
+  /**
+   * `limit` is the batch size, or 0 to only complete (shutdown): two statements per queue. Returns
+   * the claimed jobs and, when some completions did not land (their claim had lapsed), which ones did.
+   */
+  async claimAndComplete(pool: pg.Pool, completions: readonly Completion[], limit: number): Promise<{ claimed: ClaimedJob[]; landed: (id: string) => boolean }> {
+    let text = this.#claimAndComplete.get(limit);
+    if (text === undefined) this.#claimAndComplete.set(limit, (text = claimAndCompleteSql(this.#table, limit)));
+    const { rows } = await pool.query<ClaimedJob & { completed: number | null }>({
+      name: `gpt-claim-complete:${this.#queue}:${limit}`,
+      text,
+      values: [this.#queue, completionsJson(completions)],
+    });
+    const completed = rows.pop()!.completed!;
+    if (completed === completions.length) return { claimed: rows, landed: () => true };
+    // Rare: some claims lapsed. Ask which completions are ours (completed at the attempt we ran).
+    const { rows: ours } = await pool.query<{ id: string }>(
+      `SELECT j.id FROM ${S}.${this.#table} j JOIN unnest($2::uuid[], $3::int[]) AS a (id, retry_count) ON j.id = a.id AND j.retry_count = a.retry_count
+       WHERE j.name = $1 AND j.state = 'completed'`,
+      [this.#queue, completions.map((c) => c.id), completions.map((c) => c.retry_count)],
+    );
+    const landed = new Set(ours.map((r) => r.id));
+    return { claimed: rows, landed: (id) => landed.has(id) };
+  }
+
+  async release(pool: pg.Pool, jobs: readonly { id: string; retry_count: number }[], reason: unknown): Promise<number> {
+    const { rows } = await pool.query<{ released: number }>({
+      name: `gpt-release:${this.#queue}`,
+      text: this.#release,
+      values: [this.#queue, jobs.map((j) => j.id), jobs.map((j) => j.retry_count), JSON.stringify(reason)],
+    });
+    return rows[0]?.released ?? 0;
+  }
+
+  async exhaustRetries(pool: pg.Pool, job: { id: string; retry_count: number }): Promise<void> {
+    await pool.query({ name: `gpt-exhaust:${this.#queue}`, text: this.#exhaustRetries, values: [this.#queue, job.id, job.retry_count] });
+  }
+}
+
+/** The table pg-boss keeps a queue's jobs in (job_common unless the queue has its own partition). */
+export async function queueTable(pool: pg.Pool, queue: string): Promise<string> {
+  const { rows } = await pool.query<{ table_name: string }>(`SELECT table_name FROM ${S}.queue WHERE name = $1`, [queue]);
+  const table = rows[0]?.table_name;
+  if (!table) throw new Error(`queue ${queue} does not exist in ${S}.queue; run npm run migrate`);
+  if (!/^[a-z0-9_]+$/.test(table)) throw new Error(`unexpected table name ${table} for queue ${queue}`);
+  return table;
+}
