@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import closeWithGrace from "close-with-grace";
-import { ConfigError } from "../core/config/parse-env.ts";
+import { configOrExit } from "../core/config/parse-env.ts";
 import { loadWebConfig } from "../core/config/web-config.ts";
 import { createLogger } from "../core/logging/logger.ts";
 
@@ -32,14 +32,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy": "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 };
 
-let config;
-try {
-  config = loadWebConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
-}
+const config = configOrExit(() => loadWebConfig(process.env));
 if (!existsSync(SERVER_BUILD)) {
   console.error("web: build/web is missing: run `npm run build` first (npm start does it for you)");
   process.exit(3);

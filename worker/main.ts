@@ -1,17 +1,10 @@
 // The worker process (Procfile `worker:`): runs job handlers and serves health, metrics and the jobs API.
 import closeWithGrace from "close-with-grace";
 import { loadWorkerConfig } from "../core/config/worker-config.ts";
-import { ConfigError } from "../core/config/parse-env.ts";
+import { configOrExit } from "../core/config/parse-env.ts";
 import { buildWorkerApp } from "./app.ts";
 
-let config;
-try {
-  config = loadWorkerConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
-}
+const config = configOrExit(() => loadWorkerConfig(process.env));
 
 const app = await buildWorkerApp({ config });
 // Jobs get SHUTDOWN_TIMEOUT_SECONDS to finish; the rest of the shutdown gets a little more on top.

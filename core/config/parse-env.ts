@@ -45,3 +45,17 @@ function describeGiven(key: string, value: string): string {
   if (/SECRET|KEY|TOKEN|PASSWORD|DSN|URL/i.test(key)) return `got a value of ${value.length} characters`;
   return `got "${value}"`;
 }
+
+/**
+ * For a process's entry point: the parsed configuration, or every problem printed and exit 2.
+ * Exit 2 means "fix the configuration", distinct from crashes (1).
+ */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+}

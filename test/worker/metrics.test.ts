@@ -51,11 +51,10 @@ t.test("metrics", async (t) => {
   t.equal(before.types.get("jobs_depth"), "gauge");
   t.ok(before.samples.some((s) => s.name === "process_cpu_user_seconds_total"), "process metrics are exported");
 
-  const ids = await withOrg(db.handles.app, orgId, async (trx) => {
-    const done = await app.jobs.enqueueMany(trx, Array.from({ length: 5 }, (_, i) => ({ type: "test-job", payload: { echo: i } })));
-    const failing = await app.jobs.enqueue(trx, "test-job", { failOnAttempts: 1 });
-    const later = await app.jobs.enqueue(trx, "test-job", { echo: "later" }, { startAfter: 3600 });
-    return { done: done.map((d) => d.id), failing: failing.id, later: later.id };
+  await withOrg(db.handles.app, orgId, async (trx) => {
+    await app.jobs.enqueueMany(trx, Array.from({ length: 5 }, (_, i) => ({ type: "test-job", payload: { echo: i } })));
+    await app.jobs.enqueue(trx, "test-job", { failOnAttempts: 1 });
+    await app.jobs.enqueue(trx, "test-job", { echo: "later" }, { startAfter: 3600 });
   });
   await waitFor("six jobs to complete", async () => {
     const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE name = 'test-job' AND state = 'completed'`.execute(db.handles.owner);

@@ -5,13 +5,14 @@ import { ensureQueues } from "../../core/jobs/queues.ts";
 import { reportError } from "../../core/observability/sentry.ts";
 
 export interface QueueEnginePluginOptions {
-  /** Run pg-boss's background duties (supervision, maintenance, NOTIFY listener); off for API-only instances. */
+  /** Run pg-boss's background duties (supervision, maintenance, cron); off for API-only instances. */
   runsMaintenance: boolean;
 }
 
 /**
- * Starts pg-boss and makes sure every catalogue queue exists with its current settings. Each fetch
- * loop holds a connection while it settles a batch, so the pool is sized from the loop count.
+ * Starts pg-boss and makes sure every catalogue queue exists with its current settings. Its pool
+ * serves supervision, failure settling, heartbeats and the API's retry and cancel; the fetch loops
+ * have a pool of their own (worker/runner/job-runner.ts).
  */
 export const queueEnginePlugin = fp<QueueEnginePluginOptions>(
   async (app, options) => {
@@ -19,15 +20,14 @@ export const queueEnginePlugin = fp<QueueEnginePluginOptions>(
     const boss = createQueueEngine({
       url: config.DATABASE_URL,
       applicationName: "gpt-platform:worker:queue",
-      maxConnections: Math.max(10, config.JOB_FETCH_LOOPS * 4 + 4),
+      maxConnections: 10,
       superviseIntervalSeconds: config.JOB_SUPERVISE_INTERVAL_SECONDS,
       runsMaintenance: options.runsMaintenance,
     });
     boss.on("error", (error: Error) => {
       if (app.service.shuttingDown) {
-        // Handlers abandoned at the shutdown deadline try to settle after the pool closed; pg-boss
-        // already failed those jobs back to their queues, so this is expected and harmless.
-        app.log.info({ err: error }, "queue engine error during shutdown (expected for abandoned jobs)");
+        // Maintenance that was mid-flight when its pool closed; nothing is lost (it runs again elsewhere).
+        app.log.info({ err: error }, "queue engine error during shutdown");
         return;
       }
       app.log.error({ err: error }, "queue engine error");

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
 import type { PgBoss } from "pg-boss";
@@ -159,7 +160,9 @@ export class FetchLoop {
       } catch (error) {
         if (this.#abandoned) return;
         log.error({ err: error, queue: this.#queue, retryInMs: errorBackoffMs }, "claiming or completing jobs failed; retrying");
-        await this.#sleep(errorBackoffMs);
+        // A plain timer, not #sleep: while stopping, #sleep returns at once, and an unreachable
+        // database would turn shutdown into a busy loop of failing statements.
+        await delay(errorBackoffMs);
         errorBackoffMs = Math.min(errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
         continue;
       }

@@ -1,4 +1,3 @@
-import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
 import type { PgBoss } from "pg-boss";
 import { createPool } from "../../core/db/connect.ts";
