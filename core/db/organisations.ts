@@ -1,5 +1,4 @@
 import type { OwnerDatabase } from "./connect.ts";
-import type { OrgTransaction } from "./org-scope.ts";
 
 export interface Organisation {
   id: string;
@@ -24,11 +23,5 @@ export async function organisationCreate(db: OwnerDatabase, input: { name: strin
 /** Operator lookup across organisations (seed, token tool). */
 export async function organisationBySlug(db: OwnerDatabase, slug: string): Promise<Organisation | undefined> {
   const row = await db.selectFrom("app.organisations").select(["id", "name", "slug", "created_at"]).where("slug", "=", slug).executeTakeFirst();
-  return row && { id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at };
-}
-
-/** The current organisation, as row-level security lets the transaction see it. */
-export async function organisationCurrent(trx: OrgTransaction): Promise<Organisation | undefined> {
-  const row = await trx.selectFrom("app.organisations").select(["id", "name", "slug", "created_at"]).executeTakeFirst();
   return row && { id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at };
 }

@@ -63,7 +63,7 @@ export type ResultOf<J extends JobType> = z.output<J["result"]>;
 
 const DAY = 24 * 60 * 60;
 
-export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
+const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   retryLimit: 3,
   retryDelaySeconds: 5,
   retryBackoff: true,
