@@ -23,8 +23,12 @@ export interface QueueSettings {
   retentionSeconds: number;
   /** How long a finished job (and its result) is kept. */
   deleteAfterSeconds: number;
-  /** pg-boss queue policy: standard, or one of the singleton flavours. */
-  policy: "standard" | "short" | "singleton" | "stately" | "exclusive";
+  /**
+   * pg-boss queue policy: standard; short (at most one queued job per singleton key); exclusive (at
+   * most one queued or running per key). singleton and stately need ranking the worker's fetch
+   * loops do not do yet (docs/decisions/004), so they are not offered.
+   */
+  policy: "standard" | "short" | "exclusive";
   /** Wake idle workers with NOTIFY when a job is sent (milliseconds instead of a poll interval). */
   notify: boolean;
 }
