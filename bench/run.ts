@@ -15,7 +15,9 @@ import { cpus, totalmem, release } from "node:os";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { API_SCOPES, signApiToken } from "../core/auth/api-token.ts";
+import { API_SCOPES } from "../core/auth/api-token.ts";
+import { apiTokenCreate } from "../core/auth/api-tokens.ts";
+import { withOrg } from "../core/db/org-scope.ts";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { connectDatabase } from "../core/db/connect.ts";
 import { organisationCreate } from "../core/db/organisations.ts";
@@ -280,7 +282,9 @@ await runTool("bench", async () => {
   await withQueueEngine(rawUrl, (boss) => boss.createQueue(RAW_QUEUE, { notify: true }));
   const handles = connectDatabase({ url: platformUrl, maxConnections: 2, applicationName: "gpt-platform:bench" });
   const org = await organisationCreate(handles.owner, { name: "Bench", slug: "bench" });
-  const token = signApiToken(JWT_SECRET, { orgId: org.id, subject: "bench", scopes: API_SCOPES, ttlSeconds: 24 * 3600 });
+  const { token } = await withOrg(handles.app, org.id, (trx) =>
+    apiTokenCreate(trx, JWT_SECRET, { orgId: org.id, name: "bench", scopes: API_SCOPES, ttlDays: 1, createdBy: null, subject: "bench" }),
+  );
   const port = await freePort();
 
   const floorsMet = await withQueueEngine(rawUrl, (rawBoss) =>

@@ -3,12 +3,11 @@
 // migrates, seeds the demo organisation, builds the web app, starts the worker and the web
 // processes, waits until both answer, then prints the URLs and an API token. Ctrl-C stops both.
 import { spawn, type ChildProcess } from "node:child_process";
-import { signApiToken, API_SCOPES } from "../core/auth/api-token.ts";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { integer } from "../core/config/fields.ts";
 import { connectDatabase } from "../core/db/connect.ts";
 import { releaseDatabase } from "../core/db/release.ts";
-import { ensureDemoOrganisation } from "./lib/demo.ts";
+import { DEMO_EMAIL, demoApiToken, ensureDemoOrganisation, ensureDemoUser } from "./lib/demo.ts";
 import { devDatabaseUrl } from "./lib/dev-database.ts";
 import { localEnvWithSecrets, ROOT_DIR } from "./lib/local-env.ts";
 import { runTool, UsageError } from "./lib/run-tool.ts";
@@ -64,10 +63,16 @@ await runTool("start", async () => {
   step("[2/5] migrations and queues");
   await releaseDatabase(url, (line) => console.log(`  ${line}`));
 
-  step("[3/5] demo organisation");
-  const db = connectDatabase({ url, maxConnections: 1, applicationName: "gpt-platform:start" });
-  const { organisation, created } = await ensureDemoOrganisation(db.owner).finally(() => db.close());
-  console.log(`  ${created ? "created" : "found"} "${organisation.name}" (${organisation.id})`);
+  step("[3/5] demo organisation, user and API token");
+  const db = connectDatabase({ url, maxConnections: 2, applicationName: "gpt-platform:start" });
+  const { organisation, token, demoUserCreated } = await (async () => {
+    const { organisation, created } = await ensureDemoOrganisation(db.owner);
+    console.log(`  ${created ? "created" : "found"} "${organisation.name}" (${organisation.id})`);
+    const { created: demoUserCreated } = await ensureDemoUser(db.owner, organisation.id, env.DEMO_PASSWORD!);
+    const token = await demoApiToken(db, env.JWT_SECRET!, organisation.id);
+    return { organisation, token, demoUserCreated };
+  })().finally(() => db.close());
+  console.log(`  ${demoUserCreated ? "created" : "found"} ${DEMO_EMAIL}`);
 
   step("[4/5] building the web app (a few seconds)");
   const build = spawn(process.execPath, [`${ROOT_DIR}node_modules/@remix-run/dev/dist/cli.js`, "vite:build"], { cwd: ROOT_DIR, stdio: ["ignore", "ignore", "inherit"] });
@@ -111,18 +116,15 @@ await runTool("start", async () => {
     throw error;
   }
 
-  const token = config.JWT_SECRET
-    ? signApiToken(config.JWT_SECRET, { orgId: organisation.id, subject: "npm-start", scopes: API_SCOPES, ttlSeconds: 30 * 24 * 3600 })
-    : "(JWT_SECRET missing)";
   console.log(`
 GPT Agent Platform is running.
 
-  Web app      http://127.0.0.1:${webPort}
+  Web app      http://127.0.0.1:${webPort}   (sign in as ${DEMO_EMAIL} / ${env.DEMO_PASSWORD}${demoUserCreated ? "" : ", unless you changed it"})
   Worker API   http://127.0.0.1:${workerPort}   (OpenAPI: http://127.0.0.1:${workerPort}/api-docs)
   Health       http://127.0.0.1:${workerPort}/health/ready
   Metrics      http://127.0.0.1:${workerPort}/metrics   and   /metrics/prometheus
 
-API token for "${organisation.name}" (valid 30 days; more with: npm run token -- --org demo).
+API token for "${organisation.name}" (more on the web app's API tokens page, or: npm run token -- --org demo).
 Try it from another terminal:
 
   export TOKEN=${token}

@@ -3,10 +3,11 @@
 //   TOKEN=$(npm run -s token -- --org demo)
 // works in a shell.
 import { parseArgs } from "node:util";
-import { API_SCOPES, signApiToken, type ApiScope } from "../core/auth/api-token.ts";
+import { API_SCOPES, type ApiScope } from "../core/auth/api-token.ts";
+import { apiTokenCreate } from "../core/auth/api-tokens.ts";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { connectDatabase } from "../core/db/connect.ts";
-import { isUuid } from "../core/db/org-scope.ts";
+import { isUuid, withOrg } from "../core/db/org-scope.ts";
 import { organisationBySlug } from "../core/db/organisations.ts";
 import { devDatabaseUrl } from "./lib/dev-database.ts";
 import { localEnv } from "./lib/local-env.ts";
@@ -18,8 +19,10 @@ const HELP = `Usage: npm run token -- --org <organisation id or slug> [options]
   --scopes <list>      comma-separated, from: ${API_SCOPES.join(", ")} (default: all)
   --ttl-days <n>       lifetime in days, 1..365 (default 30)
   --subject <name>     who the token is for, recorded in its "sub" claim (default: cli)
+  --name <text>        label shown on the API tokens page
 
-Signs with JWT_SECRET (from the environment, .env, or .data/local.env written by npm start).`;
+Records the token in the organisation's API tokens (so it can be revoked) and signs it with
+JWT_SECRET (from the environment, .env, or .data/local.env written by npm start).`;
 
 await runTool("token", async () => {
   const { values } = parseArgs({
@@ -28,6 +31,7 @@ await runTool("token", async () => {
       scopes: { type: "string" },
       "ttl-days": { type: "string" },
       subject: { type: "string" },
+      name: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -47,26 +51,28 @@ await runTool("token", async () => {
   if (!config.JWT_SECRET) {
     throw new UsageError("JWT_SECRET is not set: set it (at least 32 characters), or run npm start once to generate local secrets");
   }
-  const orgId = isUuid(values.org) ? values.org : await orgIdBySlug(config, values.org);
-  const token = signApiToken(config.JWT_SECRET, {
-    orgId,
-    subject: values.subject ?? "cli",
-    scopes: scopes as ApiScope[],
-    ttlSeconds: ttlDays * 24 * 3600,
-  });
-  console.error(`token: organisation ${orgId}, scopes ${scopes.join(" ")}, valid ${ttlDays} days`);
-  console.log(token);
-});
-
-async function orgIdBySlug(config: ReturnType<typeof loadToolsConfig>, slug: string): Promise<string> {
   const url = await devDatabaseUrl(config, () => {});
   const db = connectDatabase({ url, maxConnections: 1, applicationName: "gpt-platform:token" });
   try {
     // Operator tool: resolves the slug as the owner, across tenants.
-    const organisation = await organisationBySlug(db.owner, slug);
-    if (!organisation) throw new UsageError(`no organisation with slug "${slug}" (npm start creates "demo")`);
-    return organisation.id;
+    const organisation = isUuid(values.org) ? { id: values.org } : await organisationBySlug(db.owner, values.org);
+    if (!organisation) throw new UsageError(`no organisation with slug "${values.org}" (npm start creates "demo")`);
+    const created = await withOrg(db.app, organisation.id, (trx) =>
+      apiTokenCreate(trx, config.JWT_SECRET!, {
+        orgId: organisation.id,
+        name: values.name ?? `cli token (${values.subject ?? "cli"})`,
+        scopes: scopes as ApiScope[],
+        ttlDays,
+        createdBy: null,
+        subject: values.subject ?? "cli",
+      }),
+    ).catch((error: { code?: string }) => {
+      if (error.code === "23503") throw new UsageError(`no organisation with id ${organisation.id}`);
+      throw error;
+    });
+    console.error(`token: organisation ${organisation.id}, scopes ${scopes.join(" ")}, valid ${ttlDays} days, id ${created.id} (revoke it on the API tokens page)`);
+    console.log(created.token);
   } finally {
     await db.close();
   }
-}
+});

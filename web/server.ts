@@ -1,4 +1,5 @@
 // The web process (Procfile `web:`): serves the built Remix app (npm run build) with node:http.
+import { randomBytes } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { extname, join, normalize } from "node:path";
@@ -24,13 +25,31 @@ const CONTENT_TYPES: Record<string, string> = {
   ".woff2": "font/woff2",
 };
 
-/** Headers every response carries; the web app's own release tightens the CSP per route. */
-const SECURITY_HEADERS: Record<string, string> = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "strict-origin-when-cross-origin",
-  "x-frame-options": "DENY",
-  "content-security-policy": "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-};
+/**
+ * Headers on every response. Scripts run only from this origin or with the response's nonce (the
+ * inline scripts Remix renders carry it); nothing may frame the app; forms post only to it.
+ */
+function securityHeaders(nonce: string, https: boolean): Record<string, string> {
+  return {
+    "content-security-policy": [
+      "default-src 'self'",
+      `script-src 'self' 'nonce-${nonce}'`,
+      "style-src 'self'",
+      "img-src 'self' data:",
+      "connect-src 'self'",
+      "object-src 'none'",
+      "frame-ancestors 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+    ].join("; "),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    ...(https ? { "strict-transport-security": "max-age=31536000; includeSubDomains" } : {}),
+  };
+}
 
 const config = configOrExit(() => loadWebConfig(process.env));
 if (!existsSync(SERVER_BUILD)) {
@@ -41,6 +60,15 @@ if (!existsSync(SERVER_BUILD)) {
 const log = createLogger("web", config.LOG_LEVEL);
 const build = (await import(pathToFileURL(SERVER_BUILD).href)) as ServerBuild;
 const handleRequest = createRequestHandler(build, "production");
+const https = config.WEB_PUBLIC_URL.startsWith("https://");
+const STATIC_HEADERS = securityHeaders("static", https);
+
+/** The client's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
+function clientIp(request: IncomingMessage): string {
+  const forwarded = config.TRUST_PROXY ? request.headers["x-forwarded-for"] : undefined;
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+  return first || request.socket.remoteAddress || "unknown";
+}
 
 /** Files under build/web/client; hashed /assets/ files are cached for a year. */
 function serveStatic(request: IncomingMessage, response: ServerResponse): boolean {
@@ -49,7 +77,7 @@ function serveStatic(request: IncomingMessage, response: ServerResponse): boolea
   const file = join(CLIENT_DIR, path);
   if (!file.startsWith(CLIENT_DIR + "/") || !existsSync(file) || !statSync(file).isFile()) return false;
   response.writeHead(200, {
-    ...SECURITY_HEADERS,
+    ...STATIC_HEADERS,
     "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
     "cache-control": path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "public, max-age=3600",
   });
@@ -77,8 +105,9 @@ const server = createServer(async (request, response) => {
     if ((request.method === "GET" || request.method === "HEAD") && serveStatic(request, response)) return;
     const abort = new AbortController();
     response.on("close", () => abort.abort());
-    const result = await handleRequest(toRequest(request, abort.signal));
-    const headers: Record<string, string | string[]> = { ...SECURITY_HEADERS };
+    const nonce = randomBytes(16).toString("base64");
+    const result = await handleRequest(toRequest(request, abort.signal), { nonce, clientIp: clientIp(request) });
+    const headers: Record<string, string | string[]> = securityHeaders(nonce, https);
     result.headers.forEach((value, key) => {
       headers[key] = key === "set-cookie" ? result.headers.getSetCookie() : value;
     });
@@ -87,7 +116,7 @@ const server = createServer(async (request, response) => {
     else response.end();
   } catch (error) {
     log.error({ err: error, url: request.url }, "web request failed");
-    if (!response.headersSent) response.writeHead(500, { ...SECURITY_HEADERS, "content-type": "text/plain" });
+    if (!response.headersSent) response.writeHead(500, { ...STATIC_HEADERS, "content-type": "text/plain" });
     response.end("Something went wrong. Try again in a moment.");
   }
 });
@@ -99,6 +128,7 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   // Idle keep-alive connections would hold close() open until the client hangs up.
   server.closeIdleConnections();
   await closed;
+  await (build.entry.module as { closePlatform?: () => Promise<void> }).closePlatform?.();
 });
 
 server.listen(config.WEB_PORT, config.HOST, () => {

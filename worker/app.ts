@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import type { WorkerConfig } from "../core/config/worker-config.ts";
 import { readMigrationFiles } from "../core/db/migrator.ts";
@@ -51,7 +51,7 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
     trustProxy: config.TRUST_PROXY,
     return503OnClosing: true,
     // One line per request (below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const migrations = await readMigrationFiles();
   app.decorate("config", config);

@@ -30,12 +30,16 @@ export interface SignApiTokenOptions {
   ttlSeconds: number;
 }
 
-export function signApiToken(secret: string, options: SignApiTokenOptions): string {
+/**
+ * Signs a token. `jti` is the token's row in app.api_tokens (apiTokenCreate); a token without a
+ * live row is refused by the jobs API, so only tokens created through apiTokenCreate are usable.
+ */
+export function signApiToken(secret: string, options: SignApiTokenOptions & { jti?: string }): string {
   const sign = createSigner({
     key: secret,
     algorithm: API_TOKEN_ALGORITHM,
     expiresIn: options.ttlSeconds * 1000,
     aud: API_TOKEN_AUDIENCE,
   });
-  return sign({ sub: options.subject, org: options.orgId, scopes: [...options.scopes], jti: randomUUID() });
+  return sign({ sub: options.subject, org: options.orgId, scopes: [...options.scopes], jti: options.jti ?? randomUUID() });
 }

@@ -12,6 +12,8 @@ export const toolsSchema = z.object({
   TEST_REDIS_URL: redisUrl.optional(),
   JWT_SECRET: secret("signs API tokens").optional(),
   ENCRYPTION_KEY: secret("encrypts integration secrets at rest").optional(),
+  SESSION_SECRET: secret("signs the web app's CSRF tokens").optional(),
+  DEMO_PASSWORD: z.string().min(12, { error: "must be at least 12 characters" }).optional(),
   LOG_LEVEL: logLevel,
 });
 

@@ -1,15 +1,24 @@
 import { z } from "zod";
-import { host, httpUrl, integer, logLevel, postgresUrl, sentryDsn } from "./fields.ts";
+import { flag, host, httpUrl, integer, logLevel, postgresUrl, redisUrl, secret, sentryDsn } from "./fields.ts";
 import { parseEnv, type Env } from "./parse-env.ts";
 
 export const webSchema = z.object({
   DATABASE_URL: postgresUrl,
-  DATABASE_POOL_MAX: integer({ min: 1, max: 500, default: 10 }),
+  DATABASE_POOL_MAX: integer({ min: 2, max: 500, default: 10 }),
   HOST: host,
   WEB_PORT: integer({ min: 0, max: 65535, default: 3000 }),
+  TRUST_PROXY: flag(false),
   LOG_LEVEL: logLevel,
-  /** Where people and the web app reach the worker's API (links on the status page). */
+  /** Where people reach the web app: links in emails, and Secure cookies when it is https. */
+  WEB_PUBLIC_URL: httpUrl.default("http://127.0.0.1:3000"),
+  /** Where browsers reach the worker's API (links on the web app). */
   WORKER_PUBLIC_URL: httpUrl.default("http://127.0.0.1:3001"),
+  SESSION_SECRET: secret("signs the web app's CSRF tokens"),
+  JWT_SECRET: secret("signs API tokens created on the web app"),
+  REDIS_URL: redisUrl.optional(),
+  SIGNIN_ATTEMPTS_PER_EMAIL: integer({ min: 1, max: 10_000, default: 10 }),
+  SIGNIN_ATTEMPTS_PER_IP: integer({ min: 1, max: 100_000, default: 50 }),
+  MAIL_FROM: z.string().default("GPT Agent Platform <no-reply@localhost>"),
   SENTRY_DSN: sentryDsn.optional(),
   SENTRY_ENVIRONMENT: z.string().default("development"),
 });

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, type Transaction } from "kysely";
 import type { DB } from "./types.ts";
 
 /**
@@ -17,6 +17,8 @@ export type Database = Kysely<DB>;
  */
 export type AppDatabase = Database & { readonly __role: "app" };
 export type OwnerDatabase = Database & { readonly __role: "owner" };
+/** The owner handle, or a transaction opened on it (transactions do not carry the brand). */
+export type OwnerHandle = OwnerDatabase | Transaction<DB>;
 
 export interface DatabaseHandles {
   /** Runs as APP_ROLE on every connection: use for anything that touches tenant data. */

@@ -1,4 +1,4 @@
-import type { OwnerDatabase } from "./connect.ts";
+import type { OwnerDatabase, OwnerHandle } from "./connect.ts";
 
 export interface Organisation {
   id: string;
@@ -11,7 +11,7 @@ export interface Organisation {
  * Creates an organisation as the owner: sign-up and seeding create organisations before anyone is
  * scoped to them, which row-level security would otherwise refuse.
  */
-export async function organisationCreate(db: OwnerDatabase, input: { name: string; slug: string }): Promise<Organisation> {
+export async function organisationCreate(db: OwnerHandle, input: { name: string; slug: string }): Promise<Organisation> {
   const row = await db
     .insertInto("app.organisations")
     .values({ name: input.name, slug: input.slug })

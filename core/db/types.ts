@@ -31,9 +31,69 @@ export type JsonPrimitive = boolean | number | string | null;
 
 export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
 
+export type Numeric = ColumnType<string, number | string, number | string>;
+
 export type PgbossJobState = "active" | "cancelled" | "completed" | "created" | "failed" | "retry";
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface AppAgents {
+  created_at: Generated<Timestamp>;
+  created_by: string | null;
+  id: Generated<string>;
+  knowledge_base_enabled: Generated<boolean>;
+  max_tokens: number;
+  model: string;
+  name: string;
+  org_id: string;
+  status: Generated<string>;
+  system_prompt: string;
+  temperature: Numeric;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AppApiTokens {
+  created_at: Generated<Timestamp>;
+  created_by: string | null;
+  expires_at: Timestamp;
+  id: string;
+  name: string;
+  org_id: string;
+  revoked_at: Timestamp | null;
+  scopes: string[];
+}
+
+export interface AppDeadLetters {
+  attempts: number | null;
+  dead_letter_job_id: string | null;
+  dead_letter_queue: string | null;
+  error: Json | null;
+  failed_at: Timestamp | null;
+  job_id: string | null;
+  org_id: string | null;
+  payload: Json | null;
+  queue: string | null;
+}
+
+export interface AppInvitations {
+  accepted_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  email: string;
+  expires_at: Timestamp;
+  id: Generated<string>;
+  invited_by: string | null;
+  org_id: string;
+  revoked_at: Timestamp | null;
+  role: string;
+  token_hash: Buffer;
+}
+
+export interface AppJobRefs {
+  created_at: Generated<Timestamp>;
+  job_id: string;
+  org_id: string;
+  type: string;
+}
 
 export interface AppJobs {
   blocked: boolean | null;
@@ -57,6 +117,18 @@ export interface AppJobs {
   type: string | null;
 }
 
+export interface AppJobThroughputMinute {
+  completed: number | null;
+  failed: number | null;
+  failure_rate: Numeric | null;
+  minute: Timestamp | null;
+  org_id: string | null;
+  pickup_ms_buckets: ArrayType<Int8> | null;
+  queue: string | null;
+  retried: number | null;
+  run_ms_buckets: ArrayType<Int8> | null;
+}
+
 export interface AppMemberships {
   created_at: Generated<Timestamp>;
   org_id: string;
@@ -72,13 +144,70 @@ export interface AppOrganisations {
   updated_at: Generated<Timestamp>;
 }
 
+export interface AppPasswordResets {
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  id: Generated<string>;
+  token_hash: Buffer;
+  used_at: Timestamp | null;
+  user_id: string;
+}
+
+export interface AppQueueDepth {
+  jobs: Int8 | null;
+  oldest_created_at: Timestamp | null;
+  org_id: string | null;
+  queue: string | null;
+  state: string | null;
+}
+
+export interface AppQueueStats24h {
+  completed: Int8 | null;
+  failed: Int8 | null;
+  failure_rate: Numeric | null;
+  org_id: string | null;
+  queue: string | null;
+  retried: Int8 | null;
+  run_ms_p50: number | null;
+  run_ms_p95: number | null;
+}
+
+export interface AppSessions {
+  created_at: Generated<Timestamp>;
+  current_org_id: string | null;
+  expires_at: Timestamp;
+  id: Generated<string>;
+  last_seen_at: Generated<Timestamp>;
+  revoked_at: Timestamp | null;
+  token_hash: Buffer;
+  user_agent: string | null;
+  user_id: string;
+}
+
 export interface AppUsers {
   created_at: Generated<Timestamp>;
   display_name: string | null;
   email: string;
   id: Generated<string>;
+  password_changed_at: Timestamp | null;
   password_hash: string | null;
   updated_at: Generated<Timestamp>;
+}
+
+export interface AppWorkersAlive {
+  workers: Int8 | null;
+}
+
+export interface OpsDeadLetters {
+  attempts: number | null;
+  dead_letter_job_id: string | null;
+  dead_letter_queue: string | null;
+  error: Json | null;
+  failed_at: Timestamp | null;
+  job_id: string | null;
+  org_id: string | null;
+  payload: Json | null;
+  queue: string | null;
 }
 
 export interface OpsJobRollupMinute {
@@ -92,6 +221,37 @@ export interface OpsJobRollupMinute {
   run_ms_buckets: ArrayType<Int8>;
   run_ms_max: Generated<number>;
   run_ms_sum: Generated<Int8>;
+}
+
+export interface OpsJobThroughputMinute {
+  completed: number | null;
+  failed: number | null;
+  failure_rate: Numeric | null;
+  minute: Timestamp | null;
+  org_id: string | null;
+  pickup_ms_buckets: ArrayType<Int8> | null;
+  queue: string | null;
+  retried: number | null;
+  run_ms_buckets: ArrayType<Int8> | null;
+}
+
+export interface OpsQueueDepth {
+  jobs: Int8 | null;
+  oldest_created_at: Timestamp | null;
+  org_id: string | null;
+  queue: string | null;
+  state: string | null;
+}
+
+export interface OpsQueueStats24h {
+  completed: Int8 | null;
+  failed: Int8 | null;
+  failure_rate: Numeric | null;
+  org_id: string | null;
+  queue: string | null;
+  retried: Int8 | null;
+  run_ms_p50: number | null;
+  run_ms_p95: number | null;
 }
 
 export interface OpsRateLimitWindows {
@@ -120,13 +280,40 @@ export interface OpsWorkerInstances {
   version: string;
 }
 
+export interface OpsWorkersAlive {
+  concurrency: number | null;
+  hostname: string | null;
+  id: string | null;
+  job_types: string[] | null;
+  last_seen_at: Timestamp | null;
+  pid: number | null;
+  started_at: Timestamp | null;
+  version: string | null;
+}
+
 export interface DB {
+  "app.agents": AppAgents;
+  "app.api_tokens": AppApiTokens;
+  "app.dead_letters": AppDeadLetters;
+  "app.invitations": AppInvitations;
+  "app.job_refs": AppJobRefs;
+  "app.job_throughput_minute": AppJobThroughputMinute;
   "app.jobs": AppJobs;
   "app.memberships": AppMemberships;
   "app.organisations": AppOrganisations;
+  "app.password_resets": AppPasswordResets;
+  "app.queue_depth": AppQueueDepth;
+  "app.queue_stats_24h": AppQueueStats24h;
+  "app.sessions": AppSessions;
   "app.users": AppUsers;
+  "app.workers_alive": AppWorkersAlive;
+  "ops.dead_letters": OpsDeadLetters;
   "ops.job_rollup_minute": OpsJobRollupMinute;
+  "ops.job_throughput_minute": OpsJobThroughputMinute;
+  "ops.queue_depth": OpsQueueDepth;
+  "ops.queue_stats_24h": OpsQueueStats24h;
   "ops.rate_limit_windows": OpsRateLimitWindows;
   "ops.schema_migrations": OpsSchemaMigrations;
   "ops.worker_instances": OpsWorkerInstances;
+  "ops.workers_alive": OpsWorkersAlive;
 }

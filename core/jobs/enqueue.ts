@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { fromKysely, type Db as IDatabase, type JobInsert, type PgBoss } from "pg-boss";
-import type { Kysely } from "kysely";
+import { fromKysely, type JobInsert, type PgBoss } from "pg-boss";
+import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import type { AppDatabase } from "../db/connect.ts";
 import type { z } from "zod";
@@ -64,11 +64,11 @@ export interface StandaloneEnqueue {
 
 export class JobClient {
   readonly #boss: PgBoss;
-  readonly #standalone: (StandaloneEnqueue & { adapter: IDatabase }) | undefined;
+  readonly #standalone: StandaloneEnqueue | undefined;
 
   constructor(boss: PgBoss, standalone?: StandaloneEnqueue) {
     this.#boss = boss;
-    this.#standalone = standalone && { ...standalone, adapter: preparedStatementAdapter(standalone.pool) };
+    this.#standalone = standalone;
   }
 
   enqueue<N extends JobTypeName>(
@@ -79,25 +79,56 @@ export class JobClient {
   ): Promise<EnqueueResult>;
   enqueue(db: Handle, type: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
   async enqueue(db: Handle, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const job = checkedJob(orgIdOf(db), { type, payload, options });
-    const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: fromKysely(db) });
+    const scopedOrg = orgIdOf(db);
+    const job = checkedJob(scopedOrg, { type, payload, options });
+    // The job and its index row commit together: on a plain handle, in a transaction of our own.
+    if (!db.isTransaction) {
+      return db.transaction().execute(async (trx) => {
+        await scoped(trx, job.options.group.id);
+        return this.#send(trx, type, job, (id) => jobPayloadMatches(trx as OrgTransaction, id, type, job.data));
+      });
+    }
     // Within an organisation's transaction a repeated idempotency key can be checked against the
     // first job's payload; on any other handle the caller vouches for the repeat.
-    const scoped = orgIdOf(db) ? (id: string) => jobPayloadMatches(db as OrgTransaction, id, type, job.data) : undefined;
-    return settled(type, job, sent, scoped);
+    const samePayload = scopedOrg ? (id: string) => jobPayloadMatches(db as OrgTransaction, id, type, job.data) : undefined;
+    return this.#send(db, type, job, samePayload);
+  }
+
+  async #send(trx: Handle, type: string, job: CheckedJob, samePayload: ((id: string) => Promise<boolean>) | undefined): Promise<EnqueueResult> {
+    const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: fromKysely(trx) });
+    if (sent) await jobRefsInsert(trx, [{ orgId: job.options.group.id, jobId: sent, type }]);
+    return settled(type, job, sent, samePayload);
   }
 
   /**
-   * Sends one job in a single autocommit statement as the app role, prepared once per connection:
-   * the fast path for callers with nothing else to commit (the jobs API), where the organisation
-   * comes from a verified token. Everything else about it matches enqueue().
+   * Sends one job as the app role on a connection of its own, for callers with nothing else to
+   * commit (the jobs API), where the organisation comes from a verified token. Three round trips:
+   * one simple query opens the transaction, scopes it and indexes the job; pg-boss's insert runs
+   * as a prepared statement; then COMMIT. Everything else about it matches enqueue().
    */
   async enqueueStandalone(orgId: string, type: string, payload: unknown, options: Omit<EnqueueOptions, "orgId"> = {}): Promise<EnqueueResult> {
     const standalone = this.#standalone;
     if (!standalone) throw new TypeError("enqueueStandalone needs the app pool: construct JobClient with { pool, db }");
     const job = checkedJob(undefined, { type, payload, options: { ...options, orgId } });
-    const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: standalone.adapter });
-    return settled(type, job, sent, (id) => withOrg(standalone.db, orgId, (trx) => jobPayloadMatches(trx, id, type, job.data)));
+    const id = job.options.id ?? randomUUID();
+    const client = await standalone.pool.connect();
+    let sent: string | null;
+    try {
+      // Inlined values are a validated UUID (twice) and a catalogue type name; quoted all the same.
+      const [org, jobId, name] = [orgId, id, type].map((v) => client.escapeLiteral(v));
+      await client.query(
+        `BEGIN; SELECT set_config('app.org_id', ${org}, true); ` +
+          `INSERT INTO app.job_refs (org_id, job_id, type) VALUES (${org}, ${jobId}, ${name}) ON CONFLICT DO NOTHING`,
+      );
+      sent = await this.#boss.send(type, job.data as object, { ...job.options, id, db: preparedStatementAdapter(client) });
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    return settled(type, job, sent, (existing) => withOrg(standalone.db, orgId, (trx) => jobPayloadMatches(trx, existing, type, job.data)));
   }
 
   /**
@@ -132,12 +163,20 @@ export class JobClient {
       list.push({ index, insert: { ...options, id: ids[index], data: job.data as object } });
       byType.set(job.type, list);
     });
-    const inserted = new Set<string>();
-    for (const [type, list] of byType) {
-      const returned = await this.#boss.insert(type, list.map((l) => l.insert), { db: fromKysely(db) });
-      for (const id of returned ?? []) inserted.add(id);
-    }
-    return ids.map((id) => ({ id, created: inserted.has(id) }));
+    const insertAll = async (trx: Handle) => {
+      const inserted = new Set<string>();
+      for (const [type, list] of byType) {
+        const returned = await this.#boss.insert(type, list.map((l) => l.insert), { db: fromKysely(trx), returnId: true });
+        for (const id of returned ?? []) inserted.add(id);
+      }
+      await jobRefsInsert(
+        trx,
+        jobs.flatMap((job, i) => (inserted.has(ids[i]!) ? [{ orgId: job.options.group.id, jobId: ids[i]!, type: job.type }] : [])),
+      );
+      return ids.map((id) => ({ id, created: inserted.has(id) }));
+    };
+    if (db.isTransaction) return insertAll(db);
+    return db.transaction().execute(async (trx) => insertAll(await scoped(trx, jobs[0]!.options.group.id)));
   }
 }
 
@@ -203,4 +242,20 @@ function checkedJob(scopedOrg: string | undefined, request: EnqueueRequest): Che
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Scopes a transaction we opened ourselves to the jobs' organisation (RLS on app.job_refs). */
+async function scoped(trx: Handle, orgId: string): Promise<Handle> {
+  await sql`SELECT set_config('app.org_id', ${orgId}, true)`.execute(trx);
+  return trx;
+}
+
+/** Index rows for newly created jobs (app.job_refs), so the jobs console can page by organisation. */
+async function jobRefsInsert(trx: Handle, refs: readonly { orgId: string; jobId: string; type: string }[]): Promise<void> {
+  if (refs.length === 0) return;
+  await trx
+    .insertInto("app.job_refs")
+    .values(refs.map((r) => ({ org_id: r.orgId, job_id: r.jobId, type: r.type })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }

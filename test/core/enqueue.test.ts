@@ -72,6 +72,7 @@ t.test("enqueue", async (t) => {
         jobs.enqueueMany(trx, [{ type: "test-job", payload: { echo: "m1" } }, { type: "test-job", payload: { echo: "m2" }, options: { idempotencyKey: "bulk-1" } }]),
       );
       t.equal(results.length, 2);
+      t.same(results.map((r) => r.created), [true, true], "both were created");
       const stored = await sql<{ id: string; data: { echo: string } }>`SELECT id, data FROM pgboss.job WHERE id = ANY(${results.map((r) => r.id)}::uuid[])`.execute(db.handles.owner);
       const byId = new Map(stored.rows.map((r) => [r.id, r.data.echo]));
       t.same(results.map((r) => byId.get(r.id)), ["m1", "m2"]);
@@ -88,5 +89,35 @@ t.test("enqueue", async (t) => {
       t.same((error as BulkEnqueueError).failures.map((f) => f.index), [1, 2]);
       t.equal((await jobRows(db)).length, before, "nothing from the rejected batch was enqueued");
     });
+  });
+});
+
+t.test("every path indexes its jobs in app.job_refs, atomically with the job", async (t) => {
+  const db = await createTestDatabase(t);
+  const orgId = await createOrganisation(db);
+  const { app, owner, appPool } = db.handles;
+  const refs = async () => (await owner.selectFrom("app.job_refs").select(["job_id", "org_id", "type"]).execute());
+  await withQueueEngine(db.url, async (boss) => {
+    const jobs = new JobClient(boss, { pool: appPool, db: app });
+    const inTransaction = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", {}));
+    const plain = await jobs.enqueue(owner, "test-job", {}, { orgId });
+    const bulk = await withOrg(app, orgId, (trx) => jobs.enqueueMany(trx, [{ type: "test-job", payload: {} }, { type: "test-job", payload: {} }]));
+    const standalone = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" });
+    const again = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" }, { idempotencyKey: "k" });
+    const repeat = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" }, { idempotencyKey: "k" });
+    t.same(repeat, { id: again.id, created: false });
+    const expected = [inTransaction.id, plain.id, ...bulk.map((b) => b.id), standalone.id, again.id].sort();
+    const rows = await refs();
+    t.same(rows.map((r) => r.job_id).sort(), expected, "one ref per created job, none for the idempotent repeat");
+    t.ok(rows.every((r) => r.org_id === orgId && r.type === "test-job"));
+
+    const before = rows.length;
+    await t.rejects(withOrg(app, orgId, async (trx) => {
+      await jobs.enqueue(trx, "test-job", {});
+      throw new Error("rolled back");
+    }));
+    t.equal((await refs()).length, before, "a rolled-back enqueue leaves no ref");
+    await t.rejects(jobs.enqueueStandalone(orgId, "test-job", { delayMs: "x" }), PayloadInvalidError);
+    t.equal((await refs()).length, before, "an invalid payload leaves no ref");
   });
 });

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import type { Test } from "tap";
-import { API_SCOPES, signApiToken, type ApiScope } from "../../core/auth/api-token.ts";
+import { API_SCOPES, type ApiScope } from "../../core/auth/api-token.ts";
+import { apiTokenCreate } from "../../core/auth/api-tokens.ts";
+import { withOrg } from "../../core/db/org-scope.ts";
+import type { TestDatabase } from "./database.ts";
 import type { Env } from "../../core/config/parse-env.ts";
 import { loadWorkerConfig, type WorkerConfig } from "../../core/config/worker-config.ts";
 import { buildWorkerApp } from "../../worker/app.ts";
@@ -41,13 +44,23 @@ export async function startWorkerApp(
   return app;
 }
 
-export function tokenFor(orgId: string, options: { scopes?: readonly ApiScope[]; ttlSeconds?: number; secret?: string } = {}): string {
-  return signApiToken(options.secret ?? TEST_JWT_SECRET, {
-    orgId,
-    subject: "test",
-    scopes: options.scopes ?? API_SCOPES,
-    ttlSeconds: options.ttlSeconds ?? 600,
-  });
+/** A real API token for `orgId`: a row in app.api_tokens and a JWT naming it (signed with `secret`). */
+export async function tokenFor(
+  db: TestDatabase,
+  orgId: string,
+  options: { scopes?: readonly ApiScope[]; ttlDays?: number; secret?: string } = {},
+): Promise<string> {
+  const { token } = await withOrg(db.handles.app, orgId, (trx) =>
+    apiTokenCreate(trx, options.secret ?? TEST_JWT_SECRET, {
+      orgId,
+      name: "test token",
+      scopes: options.scopes ?? API_SCOPES,
+      ttlDays: options.ttlDays ?? 1,
+      createdBy: null,
+      subject: "test",
+    }),
+  );
+  return token;
 }
 
 export function bearer(token: string): { authorization: string } {

@@ -20,7 +20,7 @@ t.test("jobs API", async (t) => {
   });
   const orgA = await createOrganisation(db, "A");
   const orgB = await createOrganisation(db, "B");
-  const tokenA = tokenFor(orgA);
+  const tokenA = await tokenFor(db, orgA);
   const countJobs = async () => {
     const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job`.execute(db.handles.owner);
     return Number(rows[0]!.n);
@@ -89,7 +89,7 @@ t.test("jobs API", async (t) => {
     const tokens: [string, string | undefined, string][] = [
       ["missing", undefined, "missing_token"],
       ["expired", signed({ alg: "HS256", typ: "JWT" }, { ...claims, iat: now - 7200, exp: now - 3600 }), "token_expired"],
-      ["forged (other secret)", tokenFor(orgA, { secret: "another-secret-another-secret-another" }), "invalid_token"],
+      ["forged (other secret)", await tokenFor(db, orgA, { secret: "another-secret-another-secret-another" }), "invalid_token"],
       ["alg none", `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ ...claims, exp: now + 600 })}.`, "invalid_token"],
       ["wrong audience", signed({ alg: "HS256", typ: "JWT" }, { ...claims, aud: "someone-else", exp: now + 600 }), "invalid_token"],
       ["claims missing org", signed({ alg: "HS256", typ: "JWT" }, { ...claims, org: undefined, exp: now + 600 }), "invalid_token"],
@@ -106,7 +106,7 @@ t.test("jobs API", async (t) => {
       t.equal(response.json().code, code, `${name} → ${code}`);
       t.match(response.headers["www-authenticate"], /^Bearer/);
     }
-    const readOnly = tokenFor(orgA, { scopes: ["jobs:read"] });
+    const readOnly = await tokenFor(db, orgA, { scopes: ["jobs:read"] });
     const forbidden = await post("/api/jobs", body, readOnly);
     t.equal(forbidden.statusCode, 403);
     t.match(forbidden.json(), { code: "missing_scope", requiredScope: "jobs:write" });
@@ -117,7 +117,7 @@ t.test("jobs API", async (t) => {
 
   await t.test("another organisation's job is a 404 for every route", async (t) => {
     const { id } = (await post("/api/jobs", { type: "test-job", startAfter: 3600 })).json();
-    const tokenB = tokenFor(orgB);
+    const tokenB = await tokenFor(db, orgB);
     const get = await app.inject({ url: `/api/jobs/${id}`, headers: bearer(tokenB) });
     t.equal(get.statusCode, 404);
     t.equal(get.json().code, "job_not_found");
@@ -167,9 +167,10 @@ t.test("jobs API", async (t) => {
   });
 
   await t.test("GET /api/queues shows only this organisation's jobs", async (t) => {
-    await post("/api/jobs", { type: "test-job", startAfter: 3600 }, tokenFor(orgB));
+    const tokenB = await tokenFor(db, orgB);
+    await post("/api/jobs", { type: "test-job", startAfter: 3600 }, tokenB);
     const a = (await app.inject({ url: "/api/queues", headers: bearer(tokenA) })).json();
-    const b = (await app.inject({ url: "/api/queues", headers: bearer(tokenFor(orgB)) })).json();
+    const b = (await app.inject({ url: "/api/queues", headers: bearer(tokenB) })).json();
     const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE group_id = ${orgA} AND name = 'test-job' AND state = 'created'`.execute(db.handles.owner);
     t.equal(a.queues[0].type, "test-job");
     t.equal(a.queues[0].deferred + a.queues[0].queued, Number(rows[0]!.n), "A's count matches the database");
@@ -197,7 +198,7 @@ t.test("per-token rate limit → 429 with Retry-After, nothing enqueued", async 
   const db = await createTestDatabase(t);
   const app = await startWorkerApp(t, db.url, { env: { API_RATE_LIMIT_PER_MINUTE: "3", API_RATE_LIMIT_PER_IP_PER_MINUTE: "1000" } });
   const org = await createOrganisation(db);
-  const token = tokenFor(org);
+  const token = await tokenFor(db, org);
   const statuses = [];
   let last;
   for (let i = 0; i < 5; i++) {
@@ -210,7 +211,7 @@ t.test("per-token rate limit → 429 with Retry-After, nothing enqueued", async 
   t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job`.execute(db.handles.owner);
   t.equal(Number(rows[0]!.n), 3, "refused requests enqueued nothing");
-  const otherToken = await app.inject({ method: "GET", url: "/api/queues", headers: bearer(tokenFor(org)) });
+  const otherToken = await app.inject({ method: "GET", url: "/api/queues", headers: bearer(await tokenFor(db, org)) });
   t.equal(otherToken.statusCode, 200, "another token has its own budget");
 });
 
@@ -227,10 +228,37 @@ t.test("rate limits use Redis when REDIS_URL is set", async (t) => {
   const { testEnv } = await import("../helpers/test-env.ts");
   const app = await startWorkerApp(t, db.url, { env: { REDIS_URL: testEnv.redisUrl, API_RATE_LIMIT_PER_MINUTE: "2" } });
   t.match(app.limits.limiter.storeKind, /^redis/);
-  const token = tokenFor(await createOrganisation(db));
+  const token = await tokenFor(db, await createOrganisation(db));
   const statuses = [];
   for (let i = 0; i < 3; i++) statuses.push((await app.inject({ url: "/api/queues", headers: bearer(token) })).statusCode);
   t.same(statuses, [200, 200, 429]);
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM ops.rate_limit_windows`.execute(db.handles.owner);
   t.equal(Number(rows[0]!.n), 0, "counters went to Redis, not Postgres");
+});
+
+t.test("API tokens: a revoked or unknown token stops working at once", async (t) => {
+  const db = await createTestDatabase(t);
+  const app = await startWorkerApp(t, db.url);
+  const org = await createOrganisation(db);
+  const token = await tokenFor(db, org);
+  const ask = (bearerToken: string) => app.inject({ url: "/api/queues", headers: bearer(bearerToken) });
+  t.equal((await ask(token)).statusCode, 200, "a live token works (and is now cached)");
+
+  const { apiTokenRevoke } = await import("../../core/auth/api-tokens.ts");
+  const { withOrg } = await import("../../core/db/org-scope.ts");
+  const jti = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).jti as string;
+  t.ok(await withOrg(db.handles.app, org, (trx) => apiTokenRevoke(trx, jti)));
+  const { waitFor } = await import("../helpers/wait.ts");
+  const refused = await waitFor("the revocation to reach the worker", async () => {
+    const response = await ask(token);
+    return response.statusCode === 401 ? response : undefined;
+  }, { timeoutMs: 2000, intervalMs: 10 });
+  t.equal(refused.json().code, "token_revoked");
+
+  const { signApiToken } = await import("../../core/auth/api-token.ts");
+  const { TEST_JWT_SECRET } = await import("../helpers/test-env.ts");
+  const unregistered = signApiToken(TEST_JWT_SECRET, { orgId: org, subject: "x", scopes: ["jobs:read"], ttlSeconds: 600 });
+  const unknown = await ask(unregistered);
+  t.equal(unknown.statusCode, 401, "a correctly signed token with no row is refused");
+  t.equal(unknown.json().code, "token_revoked");
 });

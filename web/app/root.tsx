@@ -1,6 +1,20 @@
-import { Links, Meta, Outlet, Scripts, ScrollRestoration } from "@remix-run/react";
+import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from "@remix-run/react";
+import { csrfForRequest } from "./lib/csrf.server.ts";
+import { useNonce } from "./lib/nonce.ts";
+import stylesheet from "./styles/app.css?url";
+
+export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
+
+/** Every page gets the CSRF token its forms carry (and the cookie it is derived from, the first time). */
+export async function loader({ request }: LoaderFunctionArgs) {
+  const csrf = await csrfForRequest(request);
+  return data({ csrfToken: csrf.token }, csrf.setCookie ? { headers: { "set-cookie": csrf.setCookie } } : undefined);
+}
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -9,10 +23,10 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <Meta />
         <Links />
       </head>
-      <body style={{ fontFamily: "system-ui, sans-serif", margin: "2rem auto", maxWidth: "48rem", padding: "0 1rem", lineHeight: 1.5 }}>
+      <body>
         {children}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );
@@ -22,12 +36,30 @@ export default function App() {
   return <Outlet />;
 }
 
+/** Error pages say what happened in plain words and reveal nothing internal (the log has details). */
 export function ErrorBoundary() {
-  // Reveals nothing internal: the server log has the details.
+  const error = useRouteError();
+  let title = "Something went wrong";
+  let message = "The page could not be shown. Try again in a moment; if it keeps happening, tell an operator the time it happened.";
+  if (isRouteErrorResponse(error)) {
+    if (error.status === 404) {
+      title = "Not found";
+      message = "There is nothing here, or it belongs to another organisation.";
+    } else if (error.status === 403) {
+      title = "Refused";
+      message = typeof error.data?.error === "string" ? error.data.error : "You are not allowed to do that.";
+    } else if (error.status === 429) {
+      title = "Too many attempts";
+      message = typeof error.data?.error === "string" ? error.data.error : "Wait a moment and try again.";
+    }
+  }
   return (
-    <main>
-      <h1>Something went wrong</h1>
-      <p>The page could not be shown. Try again in a moment; if it keeps happening, tell an operator the time it happened.</p>
+    <main className="narrow">
+      <h1>{title}</h1>
+      <p>{message}</p>
+      <p>
+        <a href="/">Go to the start page</a>
+      </p>
     </main>
   );
 }

@@ -1,6 +1,7 @@
 import fastifyJwt from "@fastify/jwt";
 import fp from "fastify-plugin";
 import { API_TOKEN_ALGORITHM, API_TOKEN_AUDIENCE, apiTokenClaims, type ApiScope } from "../../core/auth/api-token.ts";
+import { ApiTokenRegistry } from "../../core/auth/api-token-registry.ts";
 import { HttpError } from "../http-error.ts";
 
 /** Why a token was refused, in words a client developer can act on. */
@@ -11,7 +12,8 @@ function unauthorized(code: string, message: string): HttpError {
 /**
  * Bearer-token authentication for the jobs API. Only HS256 tokens signed with JWT_SECRET for this
  * API's audience pass; `alg: none`, other algorithms, forged signatures and expired tokens fail
- * with 401, and claims are checked against the schema before a route sees them.
+ * with 401; claims are checked against the schema, and the token must still have a live row in
+ * app.api_tokens (revocation takes effect at once, through the registry's NOTIFY).
  */
 export const authPlugin = fp(
   async (app) => {
@@ -22,6 +24,13 @@ export const authPlugin = fp(
       verify: { algorithms: [API_TOKEN_ALGORITHM], allowedAud: API_TOKEN_AUDIENCE, cache: 10_000 },
     });
     app.decorateRequest("auth", null);
+    const registry = new ApiTokenRegistry({
+      db: app.db.owner,
+      url: app.config.DATABASE_URL,
+      onLost: (error) => app.log.warn({ err: error }, "token revocation notices lost; checking tokens against the database until reconnected"),
+    });
+    await registry.start();
+    app.addHook("onClose", () => registry.stop());
 
     app.decorate("authenticate", async (request) => {
       if (!request.headers.authorization) {
@@ -38,6 +47,9 @@ export const authPlugin = fp(
       }
       const claims = apiTokenClaims.safeParse(payload);
       if (!claims.success) throw unauthorized("invalid_token", "the API token lacks the organisation, scopes or id this API needs");
+      if (!(await registry.isActive(claims.data.jti, claims.data.org))) {
+        throw unauthorized("token_revoked", "this API token was revoked or is unknown; create a new one on the API tokens page");
+      }
       request.auth = claims.data;
     });
 
@@ -47,5 +59,5 @@ export const authPlugin = fp(
       }
     });
   },
-  { name: "auth" },
+  { name: "auth", dependencies: ["database"] },
 );

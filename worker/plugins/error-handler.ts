@@ -1,6 +1,7 @@
 import type { FastifyError } from "fastify";
 import fp from "fastify-plugin";
 import { BulkEnqueueError } from "../../core/jobs/enqueue.ts";
+import { JobActionError } from "../../core/jobs/job-actions.ts";
 import {
   IdempotencyConflictError,
   JobNotQueuedError,
@@ -28,6 +29,9 @@ function fromDomain(error: Error): HttpError | undefined {
   }
   if (error instanceof IdempotencyConflictError) return new HttpError(409, "idempotency_conflict", error.message, { jobId: error.jobId });
   if (error instanceof JobNotQueuedError) return new HttpError(409, "job_not_queued", error.message);
+  if (error instanceof JobActionError) {
+    return new HttpError(error.code === "job_not_found" ? 404 : 409, error.code, error.message, error.state ? { state: error.state } : {});
+  }
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { withOrg } from "../../core/db/org-scope.ts";
+import { cancelJob, retryJob } from "../../core/jobs/job-actions.ts";
 import { jobGetForOrg, type JobRecord } from "../../core/jobs/job-queries.ts";
 import { HttpError } from "../http-error.ts";
 import { apiGuard } from "../plugins/api-guard.ts";
@@ -61,36 +62,13 @@ export async function jobsRoutes(app: FastifyInstance): Promise<void> {
 
   app.post("/api/jobs/:id/retry", { onRequest: writing }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    const job = await withOrg(app.db.app, request.auth!.org, (trx) => jobGetForOrg(trx, id));
-    if (!job) throw jobNotFound(id);
-    if (job.state !== "failed" && job.state !== "cancelled") {
-      throw new HttpError(409, "not_retryable", `job ${id} is ${job.state}; only failed or cancelled jobs can be retried`, { state: job.state });
-    }
-    // The organisation check above ran under row-level security; pg-boss then changes the row itself.
-    if (job.state === "failed") await app.boss.retry(job.type, id);
-    else await app.boss.resume(job.type, id);
-    return afterChange(app, request.auth!.org, id, job.state);
+    return jobView(await withOrg(app.db.app, request.auth!.org, (trx) => retryJob(trx, app.boss, id)));
   });
 
   app.post("/api/jobs/:id/cancel", { onRequest: writing }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    const job = await withOrg(app.db.app, request.auth!.org, (trx) => jobGetForOrg(trx, id));
-    if (!job) throw jobNotFound(id);
-    if (job.state !== "created" && job.state !== "retry" && job.state !== "active") {
-      throw new HttpError(409, "not_cancellable", `job ${id} is ${job.state}; only waiting or running jobs can be cancelled`, { state: job.state });
-    }
-    await app.boss.cancel(job.type, id);
-    return afterChange(app, request.auth!.org, id, job.state);
+    return jobView(await withOrg(app.db.app, request.auth!.org, (trx) => cancelJob(trx, app.boss, id)));
   });
-}
-
-/** Reads the job back after a retry or cancel; a state that did not move means it changed under us. */
-async function afterChange(app: FastifyInstance, orgId: string, id: string, before: string) {
-  const job = await withOrg(app.db.app, orgId, (trx) => jobGetForOrg(trx, id));
-  if (!job || job.state === before) {
-    throw new HttpError(409, "state_changed", `job ${id} changed state while this request ran; fetch it and try again`);
-  }
-  return jobView(job);
 }
 
 function jobNotFound(id: string): HttpError {

@@ -4,8 +4,8 @@ import { createPool } from "../../core/db/connect.ts";
 import type { RegisteredHandler } from "../handlers/index.ts";
 import type { JobOutcome } from "../metrics/rollup-buffer.ts";
 import { FetchLoop } from "./fetch-loop.ts";
-import { QueueStatements, queueTable } from "./job-sql.ts";
-import { QueueListener } from "./queue-listener.ts";
+import { notifyChannelSql, QueueStatements, queueTable } from "./job-sql.ts";
+import { PgListener } from "../../core/db/listener.ts";
 import type { RunJobDeps } from "./run-job.ts";
 
 export interface JobRunnerOptions extends RunJobDeps {
@@ -32,7 +32,7 @@ export class JobRunner {
   readonly #o: JobRunnerOptions;
   readonly #loops: FetchLoop[] = [];
   #pool: pg.Pool | undefined;
-  #listener: QueueListener | undefined;
+  #listener: PgListener | undefined;
 
   constructor(options: JobRunnerOptions) {
     this.#o = options;
@@ -91,7 +91,16 @@ export class JobRunner {
       }
       this.#loops.push(...siblings);
     }
-    this.#listener = new QueueListener(this.#o.url, this.#o.log, (queue) => this.#wake(queue));
+    // pg-boss announces every insert into a notify-enabled queue (and our releases) on its channel,
+    // with the queue's name. While this connection is down the loops keep their backstop poll.
+    this.#listener = new PgListener({
+      url: this.#o.url,
+      applicationName: "gpt-platform:worker:listen",
+      channels: [{ sql: notifyChannelSql() }],
+      onNotification: (_channel, queue) => this.#wake(queue),
+      onListening: () => this.#wake(null),
+      onLost: (error, retryInMs) => this.#o.log.warn({ err: error, retryInMs }, "job notifications lost; fetch loops poll until the listener reconnects"),
+    });
     await this.#listener.start();
     this.#o.log.info({ loops: this.#loops.length }, "fetch loops starting");
     for (const loop of this.#loops) loop.start();

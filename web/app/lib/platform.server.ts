@@ -1,19 +1,85 @@
+import { Redis } from "ioredis";
+import type { PgBoss } from "pg-boss";
 import { loadWebConfig, type WebConfig } from "../../../core/config/web-config.ts";
 import { connectDatabase, type DatabaseHandles } from "../../../core/db/connect.ts";
+import { createQueueEngine } from "../../../core/jobs/engine.ts";
+import { JobClient } from "../../../core/jobs/enqueue.ts";
+import { createLogger, type Logger } from "../../../core/logging/logger.ts";
+import { LogMailer, type Mailer } from "../../../core/mail/mailer.ts";
+import { initSentry } from "../../../core/observability/sentry.ts";
+import { PostgresRateLimitStore } from "../../../core/ratelimit/postgres-store.ts";
+import { FallbackStore, RateLimiter, type RateLimitStore } from "../../../core/ratelimit/rate-limiter.ts";
+import { RedisRateLimitStore } from "../../../core/ratelimit/redis-store.ts";
+import { PLATFORM_VERSION } from "../../../core/version.ts";
 
 /**
- * The web process's configuration and database handles, created once on first use. Server-only
- * (.server.ts), so nothing here reaches the browser bundle.
+ * The web process's long-lived resources, created on first use and shared by every request.
+ * Server-only (.server.ts): none of it reaches the browser bundle.
  */
-let platform: { config: WebConfig; db: DatabaseHandles } | undefined;
+export interface Platform {
+  config: WebConfig;
+  db: DatabaseHandles;
+  boss: PgBoss;
+  jobs: JobClient;
+  /** Sign-in attempts: 15-minute windows, per address and per email. */
+  signInLimiter: RateLimiter;
+  redis: Redis | undefined;
+  mailer: Mailer;
+  log: Logger;
+}
 
-export function getPlatform(): { config: WebConfig; db: DatabaseHandles } {
-  if (!platform) {
-    const config = loadWebConfig(process.env);
-    platform = {
-      config,
-      db: connectDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX, applicationName: "gpt-platform:web" }),
-    };
-  }
+const SIGN_IN_WINDOW_SECONDS = 15 * 60;
+
+let platform: Promise<Platform> | undefined;
+
+export function getPlatform(): Promise<Platform> {
+  // A failed start (database down) is not cached: the next request tries again.
+  platform ??= createPlatform().catch((error: unknown) => {
+    platform = undefined;
+    throw error;
+  });
   return platform;
+}
+
+async function createPlatform(): Promise<Platform> {
+  const config = loadWebConfig(process.env);
+  const log = createLogger("web", config.LOG_LEVEL);
+  initSentry({ dsn: config.SENTRY_DSN, environment: config.SENTRY_ENVIRONMENT, release: PLATFORM_VERSION, serverName: "web" });
+  const db = connectDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX, applicationName: "gpt-platform:web" });
+  // The web app sends and retries jobs; it runs none of pg-boss's background duties.
+  const boss = createQueueEngine({ url: config.DATABASE_URL, applicationName: "gpt-platform:web:queue", maxConnections: 4, superviseIntervalSeconds: 60, runsMaintenance: false });
+  boss.on("error", (error: Error) => log.error({ err: error }, "queue engine error"));
+  await boss.start().catch(async (error: unknown) => {
+    await db.close();
+    throw error;
+  });
+
+  const postgres = new PostgresRateLimitStore(db.owner);
+  let store: RateLimitStore = postgres;
+  let redis: Redis | undefined;
+  if (config.REDIS_URL) {
+    redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    redis.on("error", () => {});
+    await redis.connect().catch((error: Error) => log.warn({ err: error }, "Redis is unreachable; sign-in limits use Postgres until it is back"));
+    store = new FallbackStore(new RedisRateLimitStore(redis, "gpt-platform:signin:"), postgres, (error) => log.warn({ err: error }, "Redis rate-limit store failed; using Postgres"));
+  }
+  return {
+    config,
+    db,
+    boss,
+    jobs: new JobClient(boss, { pool: db.appPool, db: db.app }),
+    signInLimiter: new RateLimiter(store, { windowSeconds: SIGN_IN_WINDOW_SECONDS }),
+    redis,
+    mailer: new LogMailer(config.MAIL_FROM, (fields, message) => log.info(fields, message)),
+    log,
+  };
+}
+
+/** Closes everything (the server calls it on shutdown through the build's entry module). */
+export async function closePlatform(): Promise<void> {
+  if (!platform) return;
+  const p = await platform;
+  await p.boss.stop({ graceful: false, close: true });
+  p.redis?.disconnect();
+  await p.db.close();
 }

@@ -1,0 +1,59 @@
+import type { OwnerDatabase } from "../db/connect.ts";
+import { PgListener } from "../db/listener.ts";
+import { API_TOKEN_REVOKED_CHANNEL, apiTokenIsActive } from "./api-tokens.ts";
+
+/** How long a token's state is trusted without a notification, should one ever be missed. */
+const CACHE_TTL_MS = 60_000;
+
+/**
+ * Answers "may this token be used?" for the jobs API without a database round trip per request:
+ * each token is looked up once, then cached. A revocation anywhere (the web app's token page)
+ * arrives as a NOTIFY and drops the cached entry at once; if the listening connection drops, the
+ * whole cache is cleared when it comes back, since notifications may have been missed meanwhile.
+ */
+export class ApiTokenRegistry {
+  readonly #db: OwnerDatabase;
+  readonly #listener: PgListener;
+  /** By token id (what a revocation names); the organisation is checked on every hit. */
+  readonly #cache = new Map<string, { orgId: string; active: boolean; until: number }>();
+
+  constructor(options: { db: OwnerDatabase; url: string; onLost: (error: Error) => void }) {
+    this.#db = options.db;
+    this.#listener = new PgListener({
+      url: options.url,
+      applicationName: "gpt-platform:worker:tokens",
+      channels: [{ name: API_TOKEN_REVOKED_CHANNEL }],
+      onNotification: (_channel, jti) => {
+        if (jti) this.#cache.set(jti, { orgId: this.#cache.get(jti)?.orgId ?? "", active: false, until: Date.now() + CACHE_TTL_MS });
+      },
+      onListening: () => this.#cache.clear(),
+      onLost: (error) => {
+        this.#cache.clear();
+        options.onLost(error);
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.#listener.start();
+  }
+
+  async isActive(jti: string, orgId: string): Promise<boolean> {
+    const cached = this.#cache.get(jti);
+    if (cached && cached.until > Date.now()) {
+      if (!cached.active) return false;
+      if (cached.orgId === orgId) return true;
+    }
+    // While notifications are not flowing, ask the database every time.
+    const active = await apiTokenIsActive(this.#db, jti, orgId);
+    if (this.#listener.connected) {
+      if (this.#cache.size > 50_000) this.#cache.clear();
+      this.#cache.set(jti, { orgId, active, until: Date.now() + CACHE_TTL_MS });
+    }
+    return active;
+  }
+
+  stop(): Promise<void> {
+    return this.#listener.stop();
+  }
+}

@@ -1,0 +1,62 @@
+import { useRouteLoaderData } from "@remix-run/react";
+
+/** The hidden CSRF field every form that changes something must carry. */
+export function CsrfInput() {
+  const root = useRouteLoaderData<{ csrfToken: string }>("root");
+  return <input type="hidden" name="_csrf" value={root?.csrfToken ?? ""} />;
+}
+
+interface FieldProps {
+  name: string;
+  label: string;
+  type?: string;
+  defaultValue?: string | number;
+  error?: string;
+  hint?: string;
+  autoComplete?: string;
+  required?: boolean;
+  min?: number;
+  max?: number;
+  step?: number | string;
+}
+
+/** A labelled input with its hint and error wired to it for screen readers. */
+export function Field({ name, label, type = "text", defaultValue, error, hint, autoComplete, required, min, max, step }: FieldProps) {
+  const describedBy = [hint ? `${name}-hint` : null, error ? `${name}-error` : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={name}>{label}</label>
+      {hint ? <p id={`${name}-hint`} className="hint">{hint}</p> : null}
+      <input
+        id={name}
+        name={name}
+        type={type}
+        defaultValue={defaultValue}
+        autoComplete={autoComplete}
+        required={required}
+        min={min}
+        max={max}
+        step={step}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+      />
+      {error ? <p id={`${name}-error`} className="error" role="alert">{error}</p> : null}
+    </div>
+  );
+}
+
+export function TextArea({ name, label, defaultValue, error, hint, rows = 6 }: Omit<FieldProps, "type"> & { rows?: number }) {
+  const describedBy = [hint ? `${name}-hint` : null, error ? `${name}-error` : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={name}>{label}</label>
+      {hint ? <p id={`${name}-hint`} className="hint">{hint}</p> : null}
+      <textarea id={name} name={name} rows={rows} defaultValue={defaultValue} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
+      {error ? <p id={`${name}-error`} className="error" role="alert">{error}</p> : null}
+    </div>
+  );
+}
+
+export function FormError({ message }: { message?: string }) {
+  return message ? <p className="error banner" role="alert">{message}</p> : null;
+}

@@ -1,0 +1,22 @@
+/**
+ * The server-side parts of core/ that routes use, re-exported from a .server module: Remix's Vite
+ * plugin guarantees .server modules never reach the browser bundle, so routes import these from
+ * here rather than from core/ directly (types may still come from core/ with `import type`).
+ */
+export { acceptInvitationSchema, forgotPasswordSchema, inviteSchema, organisationSchema, resetPasswordSchema, signInSchema, signUpSchema } from "../../../core/accounts/account-schemas.ts";
+export { invitationAccept, invitationByToken, invitationCreate, InvitationInvalidError, invitationRevoke, invitationsList } from "../../../core/accounts/invitations.ts";
+export { LastOwnerError, memberRemove, membersList } from "../../../core/accounts/members.ts";
+export { passwordResetComplete, passwordResetIsValid, passwordResetRequest, ResetTokenInvalidError } from "../../../core/accounts/password-resets.ts";
+export { needsRehash, verifyPassword } from "../../../core/accounts/passwords.ts";
+export { sessionRevoke, sessionSwitchOrg } from "../../../core/accounts/sessions.ts";
+export { AccountExistsError, createUser, membershipsOfUser, normaliseEmail, setPassword, signUp, slugFor, userByEmail } from "../../../core/accounts/users.ts";
+export { agentSchema } from "../../../core/agents/agent-schema.ts";
+export { agentCreate, agentDelete, agentGet, AgentNameTakenError, agentSetStatus, agentsList, agentUpdate } from "../../../core/agents/agents.ts";
+export { apiTokenCreate, apiTokenRevoke, apiTokensList } from "../../../core/auth/api-tokens.ts";
+export { isUuid } from "../../../core/db/org-scope.ts";
+export { organisationCreate } from "../../../core/db/organisations.ts";
+export { findJobType, jobTypeNames } from "../../../core/jobs/catalogue.ts";
+export { PayloadInvalidError } from "../../../core/jobs/errors.ts";
+export { dashboardRead } from "../../../core/jobs/insights.ts";
+export { cancelJob, JobActionError, retryDeadLetter, retryDeadLettersOfType, retryJob } from "../../../core/jobs/job-actions.ts";
+export { jobGetForOrg, jobListForOrg, JobSearchTooSlowError } from "../../../core/jobs/job-queries.ts";

@@ -1,0 +1,63 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { data } from "@remix-run/node";
+import { readCookie, serializeCookie } from "./cookies.server.ts";
+import { getPlatform } from "./platform.server.ts";
+
+/**
+ * CSRF protection for every mutation. A random cookie (gpt_csrf, httpOnly, SameSite=Lax) is paired
+ * with a form field carrying HMAC(SESSION_SECRET, cookie): another site can make a browser send the
+ * cookie but cannot read it or compute the field. Mutations also refuse a foreign Origin header.
+ * The cookie is renewed at sign-in and sign-out.
+ */
+
+export const CSRF_COOKIE = "gpt_csrf";
+export const CSRF_FIELD = "_csrf";
+
+export function newCsrfCookie(secure: boolean): string {
+  return serializeCookie(CSRF_COOKIE, randomBytes(24).toString("base64url"), { secure, maxAgeSeconds: 365 * 24 * 3600 });
+}
+
+function tokenFor(secret: string, cookie: string): string {
+  return createHmac("sha256", secret).update(`csrf:${cookie}`).digest("base64url");
+}
+
+/**
+ * The form token for this request, and a Set-Cookie when the browser has no CSRF cookie yet
+ * (the root loader adds it to every page).
+ */
+export async function csrfForRequest(request: Request): Promise<{ token: string; setCookie?: string }> {
+  const { config } = await getPlatform();
+  const existing = readCookie(request, CSRF_COOKIE);
+  if (existing) return { token: tokenFor(config.SESSION_SECRET, existing) };
+  const setCookie = newCsrfCookie(config.WEB_PUBLIC_URL.startsWith("https://"));
+  const value = decodeURIComponent(setCookie.split(";")[0]!.split("=")[1]!);
+  return { token: tokenFor(config.SESSION_SECRET, value), setCookie };
+}
+
+function refuse(message: string): never {
+  throw data({ error: message }, { status: 403, statusText: "Forbidden" });
+}
+
+/** Throws a 403 unless the request carries a valid CSRF token and no foreign Origin. */
+export async function verifyCsrf(request: Request, form: FormData): Promise<void> {
+  const { config } = await getPlatform();
+  const origin = request.headers.get("origin");
+  if (origin && origin !== new URL(config.WEB_PUBLIC_URL).origin && origin !== new URL(request.url).origin) {
+    refuse("This form was sent from another site, so it was refused.");
+  }
+  const cookie = readCookie(request, CSRF_COOKIE);
+  const field = form.get(CSRF_FIELD);
+  if (!cookie || typeof field !== "string") refuse("The form's security token is missing. Reload the page and try again.");
+  const expected = Buffer.from(tokenFor(config.SESSION_SECRET, cookie));
+  const given = Buffer.from(field);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    refuse("The form's security token is out of date (perhaps you signed in or out in another tab). Reload the page and try again.");
+  }
+}
+
+/** Reads a mutation's form after checking its CSRF token: the one way actions get their input. */
+export async function readMutation(request: Request): Promise<FormData> {
+  const form = await request.formData();
+  await verifyCsrf(request, form);
+  return form;
+}

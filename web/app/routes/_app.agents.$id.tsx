@@ -1,0 +1,71 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { AGENT_FIELDS } from "../../../core/agents/agent-fields.ts";
+import { AgentForm } from "../components/agent-form.tsx";
+import { CsrfInput } from "../components/forms.tsx";
+import { agentDelete, agentGet, AgentNameTakenError, agentSchema, agentSetStatus, agentUpdate, isUuid } from "../lib/core.server.ts";
+import { readMutation } from "../lib/csrf.server.ts";
+import { parseForm } from "../lib/forms.server.ts";
+import { inOrg, notFound, requireManager } from "../lib/org.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Agent · GPT Agent Platform" }];
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const id = params.id ?? "";
+  if (!isUuid(id)) notFound("Agent");
+  const agent = await inOrg(request, (trx) => agentGet(trx, id));
+  return { agent: agent ?? notFound("Agent") };
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const form = await readMutation(request);
+  const id = params.id ?? "";
+  if (!isUuid(id)) notFound("Agent");
+  const intent = form.get("intent");
+  return inOrg(request, async (trx, session) => {
+    requireManager(session);
+    if (intent === "delete") {
+      if (!(await agentDelete(trx, id))) notFound("Agent");
+      throw redirect("/agents");
+    }
+    if (intent === "pause" || intent === "resume") {
+      if (!(await agentSetStatus(trx, id, intent === "pause" ? "paused" : "active"))) notFound("Agent");
+      return { fieldErrors: {} as Record<string, string>, saved: intent === "pause" ? "Paused." : "Resumed." };
+    }
+    const parsed = parseForm(agentSchema, form, AGENT_FIELDS);
+    if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, saved: null }, { status: 400 });
+    try {
+      if (!(await agentUpdate(trx, id, parsed.values))) notFound("Agent");
+    } catch (error) {
+      if (!(error instanceof AgentNameTakenError)) throw error;
+      return data({ fieldErrors: { name: "Another agent already has this name." } as Record<string, string>, saved: null }, { status: 400 });
+    }
+    return { fieldErrors: {} as Record<string, string>, saved: "Saved." };
+  });
+}
+
+export default function AgentDetail() {
+  const { agent } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <main className="narrow">
+      <p><Link to="/agents">← Agents</Link></p>
+      <h1>{agent.name} <span className="muted">({agent.status})</span></h1>
+      {result?.saved ? <p className="notice" role="status">{result.saved}</p> : null}
+      <AgentForm values={agent} errors={result?.fieldErrors ?? {}} submitLabel="Save changes" />
+      <h2>Status</h2>
+      <Form method="post">
+        <CsrfInput />
+        <input type="hidden" name="intent" value={agent.status === "active" ? "pause" : "resume"} />
+        <button type="submit" className="secondary">{agent.status === "active" ? "Pause agent" : "Resume agent"}</button>
+      </Form>
+      <h2>Delete</h2>
+      <Form method="post" onSubmit={(event) => { if (!confirm(`Delete ${agent.name}? This cannot be undone.`)) event.preventDefault(); }}>
+        <CsrfInput />
+        <input type="hidden" name="intent" value="delete" />
+        <button type="submit" className="danger">Delete agent</button>
+      </Form>
+    </main>
+  );
+}

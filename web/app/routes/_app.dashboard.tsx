@@ -1,0 +1,130 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
+import { dashboardRead, isUuid, JobActionError, retryDeadLetter } from "../lib/core.server.ts";
+import { useEffect } from "react";
+import { CsrfInput } from "../components/forms.tsx";
+import { ThroughputChart } from "../components/throughput-chart.tsx";
+import { readMutation } from "../lib/csrf.server.ts";
+import { inOrg } from "../lib/org.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Dashboard · GPT Agent Platform" }];
+
+const REFRESH_MS = 5000;
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  return inOrg(request, async (trx, session) => ({ orgName: session.org.orgName, dashboard: await dashboardRead(trx) }));
+}
+
+/** Retry button on a recent failure. */
+export async function action({ request }: ActionFunctionArgs) {
+  const form = await readMutation(request);
+  const id = form.get("deadLetterJobId");
+  if (!isUuid(id)) return data({ error: "That failure is no longer listed.", retried: null }, { status: 400 });
+  return inOrg(request, async (trx, _session, platform) => {
+    try {
+      return { error: null, retried: await retryDeadLetter(trx, platform.boss, platform.jobs, id) };
+    } catch (error) {
+      if (error instanceof JobActionError) return data({ error: error.message, retried: null }, { status: 404 });
+      throw error;
+    }
+  });
+}
+
+function age(since: string | null): string {
+  if (!since) return "—";
+  const seconds = Math.max(0, Math.round((Date.now() - new Date(since).getTime()) / 1000));
+  return seconds < 120 ? `${seconds} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
+}
+
+export default function Dashboard() {
+  const { orgName, dashboard } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const revalidator = useRevalidator();
+  const navigation = useNavigation();
+  // Refreshes itself while visible; pauses while a form is being sent.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible" && navigation.state === "idle" && revalidator.state === "idle") revalidator.revalidate();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [navigation.state, revalidator]);
+
+  const totals = dashboard.queues.reduce(
+    (t, q) => ({ waiting: t.waiting + q.queued + q.retry, active: t.active + q.active, completed: t.completed + q.completed24h, failed: t.failed + q.failed24h }),
+    { waiting: 0, active: 0, completed: 0, failed: 0 },
+  );
+  return (
+    <main>
+      <h1>{orgName}: operations</h1>
+      <p className="muted" aria-live="polite">
+        Updated {new Date(dashboard.generatedAt).toLocaleTimeString()} · refreshes every {REFRESH_MS / 1000} s
+      </p>
+      <div className="cards">
+        <div className="card"><div className="value" data-testid="waiting">{totals.waiting}</div><div className="label">waiting to run</div></div>
+        <div className="card"><div className="value">{totals.active}</div><div className="label">running</div></div>
+        <div className="card"><div className="value" data-testid="completed-24h">{totals.completed}</div><div className="label">completed, 24 h</div></div>
+        <div className="card"><div className="value" data-testid="failed-24h">{totals.failed}</div><div className="label">failed, 24 h</div></div>
+        <div className="card"><div className="value" data-testid="workers">{dashboard.workersAlive}</div><div className="label">workers alive</div></div>
+      </div>
+
+      <h2>Throughput</h2>
+      <ThroughputChart points={dashboard.lastHour.map((p) => ({ ...p, at: String(p.at) }))} label="Last hour" bucket="minute" />
+      <ThroughputChart points={dashboard.last24Hours.map((p) => ({ ...p, at: String(p.at) }))} label="Last 24 hours" bucket="hour" />
+
+      <h2>Queues</h2>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Job type</th><th scope="col">Queued</th><th scope="col">Retry</th><th scope="col">Running</th>
+              <th scope="col" className="optional">Deferred</th><th scope="col">Oldest waiting</th>
+              <th scope="col">Failure rate 24 h</th><th scope="col" className="optional">p95 run time</th>
+            </tr>
+          </thead>
+          <tbody>
+            {dashboard.queues.map((q) => (
+              <tr key={q.type}>
+                <th scope="row"><Link to={`/jobs?type=${q.type}`}>{q.type}</Link></th>
+                <td>{q.queued}</td><td>{q.retry}</td><td>{q.active}</td><td className="optional">{q.deferred}</td>
+                <td>{age(q.oldestWaitingAt ? String(q.oldestWaitingAt) : null)}</td>
+                <td>{q.failureRate24h === null ? "—" : `${(q.failureRate24h * 100).toFixed(1)}%`}</td>
+                <td className="optional">{q.runMsP95 === null ? "—" : `${Math.round(q.runMsP95)} ms`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>Recent failures</h2>
+      {result?.error ? <p className="error banner" role="alert">{result.error}</p> : null}
+      {result?.retried ? <p className="notice" role="status">Retrying: <Link to={`/jobs/${result.retried}`}>job {result.retried}</Link></p> : null}
+      {dashboard.failures.length === 0 ? (
+        <p className="muted">No job has failed for good in the last 30 days.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead><tr><th scope="col">When</th><th scope="col">Job</th><th scope="col">Error</th><th scope="col" className="optional">Attempts</th><th scope="col"><span className="muted">Action</span></th></tr></thead>
+            <tbody>
+              {dashboard.failures.map((f) => (
+                <tr key={f.deadLetterJobId} data-testid="failure">
+                  <td>{new Date(f.failedAt).toLocaleString()}</td>
+                  <td><Link to={`/jobs/${f.jobId}`}>{f.type}</Link></td>
+                  <td>{f.message}</td>
+                  <td className="optional">{f.attempts}</td>
+                  <td>
+                    <Form method="post">
+                      <CsrfInput />
+                      <input type="hidden" name="deadLetterJobId" value={f.deadLetterJobId} />
+                      <button type="submit" className="secondary">Retry</button>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,91 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
+import { useEffect } from "react";
+import { CsrfInput } from "../components/forms.tsx";
+import { cancelJob, isUuid, JobActionError, jobGetForOrg, retryJob } from "../lib/core.server.ts";
+import { readMutation } from "../lib/csrf.server.ts";
+import { inOrg, notFound } from "../lib/org.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Job · GPT Agent Platform" }];
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const id = params.id ?? "";
+  if (!isUuid(id)) notFound("Job");
+  const job = await inOrg(request, (trx) => jobGetForOrg(trx, id));
+  if (!job) notFound("Job");
+  const failed = job.state === "failed" || job.state === "retry" || (job.state === "cancelled" && job.output !== null);
+  return {
+    job: {
+      ...job,
+      attempts: job.startedAt ? job.retryCount + 1 : job.retryCount,
+      error: failed ? (job.output as { message?: string; stack?: string; attempt?: number } | null) : null,
+      output: job.state === "completed" ? job.output : null,
+    },
+  };
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const form = await readMutation(request);
+  const id = params.id ?? "";
+  if (!isUuid(id)) notFound("Job");
+  const intent = form.get("intent");
+  try {
+    await inOrg(request, (trx, _s, platform) => (intent === "cancel" ? cancelJob(trx, platform.boss, id) : retryJob(trx, platform.boss, id)));
+    return { error: null, done: intent === "cancel" ? "Cancelled." : "Retrying." };
+  } catch (error) {
+    if (error instanceof JobActionError) {
+      if (error.code === "job_not_found") notFound("Job");
+      return data({ error: error.message, done: null }, { status: 409 });
+    }
+    throw error;
+  }
+}
+
+export default function JobDetail() {
+  const { job } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const revalidator = useRevalidator();
+  const running = job.state === "created" || job.state === "retry" || job.state === "active";
+  // While the job is still going, follow it.
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(() => revalidator.state === "idle" && revalidator.revalidate(), 2000);
+    return () => clearInterval(timer);
+  }, [running, revalidator]);
+  const when = (value: string | Date | null) => (value ? new Date(value).toLocaleString() : "—");
+  return (
+    <main>
+      <p><Link to="/jobs">← Jobs</Link></p>
+      <h1>{job.type} <span className={`state state-${job.state}`} data-testid="job-state">{job.state}</span></h1>
+      {result?.error ? <p className="error banner" role="alert">{result.error}</p> : null}
+      {result?.done ? <p className="notice" role="status">{result.done}</p> : null}
+      <div className="cards">
+        <div className="card"><div className="label">Created</div>{when(job.createdAt)}</div>
+        <div className="card"><div className="label">Due</div>{when(job.startAfter)}</div>
+        <div className="card"><div className="label">Last started</div>{when(job.startedAt)}</div>
+        <div className="card"><div className="label">Finished</div>{when(job.completedAt)}</div>
+        <div className="card"><div className="label">Attempts</div>{job.attempts} of {job.retryLimit + 1}</div>
+      </div>
+      <div className="cards">
+        {job.state === "failed" || job.state === "cancelled" ? (
+          <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="retry" /><button type="submit">Retry</button></Form>
+        ) : null}
+        {running ? (
+          <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="cancel" /><button type="submit" className="danger">Cancel</button></Form>
+        ) : null}
+      </div>
+      <h2>Payload</h2>
+      <pre>{JSON.stringify(job.payload, null, 2)}</pre>
+      {job.output !== null ? (<><h2>Output</h2><pre data-testid="job-output">{JSON.stringify(job.output, null, 2)}</pre></>) : null}
+      {job.error ? (
+        <>
+          <h2>Error{job.error.attempt ? ` (attempt ${job.error.attempt})` : ""}</h2>
+          <p className="error" data-testid="job-error">{job.error.message}</p>
+          {job.error.stack ? <pre>{job.error.stack}</pre> : null}
+        </>
+      ) : null}
+      {job.deadLetteredFrom ? <p className="muted">Dead-letter copy of a job from {job.deadLetteredFrom}.</p> : null}
+    </main>
+  );
+}
