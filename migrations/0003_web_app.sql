@@ -109,8 +109,8 @@ CREATE TABLE app.job_refs (
 -- Keyset pages: newest first, all types or one type.
 CREATE INDEX job_refs_org_created_idx ON app.job_refs (org_id, created_at DESC, job_id DESC);
 CREATE INDEX job_refs_org_type_created_idx ON app.job_refs (org_id, type, created_at DESC, job_id DESC);
--- Pruning refs whose jobs pg-boss has deleted.
-CREATE INDEX job_refs_created_idx ON app.job_refs (created_at);
+-- Pruning refs whose jobs pg-boss has deleted, oldest first (core/jobs/job-refs.ts).
+CREATE INDEX job_refs_created_idx ON app.job_refs (created_at, job_id);
 ALTER TABLE app.job_refs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY job_refs_current_org ON app.job_refs
   USING (org_id = app.current_org_id()) WITH CHECK (org_id = app.current_org_id());

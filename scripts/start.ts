@@ -10,6 +10,7 @@ import { releaseDatabase } from "../core/db/release.ts";
 import { DEMO_EMAIL, demoApiToken, ensureDemoOrganisation, ensureDemoUser } from "./lib/demo.ts";
 import { devDatabaseUrl } from "./lib/dev-database.ts";
 import { localEnvWithSecrets, ROOT_DIR } from "./lib/local-env.ts";
+import { buildWebApp } from "./lib/web-build.ts";
 import { runTool, UsageError } from "./lib/run-tool.ts";
 
 const READY_TIMEOUT_MS = 60_000;
@@ -75,9 +76,7 @@ await runTool("start", async () => {
   console.log(`  ${demoUserCreated ? "created" : "found"} ${DEMO_EMAIL}`);
 
   step("[4/5] building the web app (a few seconds)");
-  const build = spawn(process.execPath, [`${ROOT_DIR}node_modules/@remix-run/dev/dist/cli.js`, "vite:build"], { cwd: ROOT_DIR, stdio: ["ignore", "ignore", "inherit"] });
-  const buildCode = await new Promise<number>((resolve) => build.on("close", (code) => resolve(code ?? 1)));
-  if (buildCode !== 0) throw new UsageError("the web build failed; its errors are above (npm run build reproduces it)");
+  await buildWebApp();
 
   step("[5/5] starting the worker and the web app");
   const childEnv: NodeJS.ProcessEnv = {

@@ -1,6 +1,6 @@
 // npm test [-- <test files or tap options>]
 // Provisions PostgreSQL (with pgvector) and Redis, builds one migrated template database for this
-// run, runs the node-tap suite (each test file clones the template), then prints one last line:
+// run and the web app, runs the node-tap suite (each test file clones the template), then prints one last line:
 // "N passed, N failed".
 import { spawn } from "node:child_process";
 import pg from "pg";
@@ -10,6 +10,7 @@ import { localEnv, ROOT_DIR } from "./lib/local-env.ts";
 import { createDatabaseIfMissing, dropDatabaseIfExists, provision, withDatabase } from "./lib/provision.ts";
 import { provisionRedis } from "./lib/redis.ts";
 import { runTool } from "./lib/run-tool.ts";
+import { buildWebApp } from "./lib/web-build.ts";
 
 /** Test databases are named gpt_t_<run>_... and gpt_tpl_<run>; a run id is a base-36 timestamp. */
 const STALE_AFTER_MS = 60 * 60 * 1000;
@@ -25,6 +26,10 @@ await runTool("test", async () => {
   const template = `gpt_tpl_${runId}`;
   await createDatabaseIfMissing(serverUrl, template);
   await releaseDatabase(withDatabase(serverUrl, template), (line) => log(`template: ${line}`));
+
+  // The web tests drive the production build, as web/server.ts serves it.
+  log("test: building the web app");
+  await buildWebApp();
 
   const tapBin = `${ROOT_DIR}node_modules/tap/dist/esm/run.mjs`;
   const child = spawn(process.execPath, [tapBin, "--reporter=tap", ...process.argv.slice(2)], {

@@ -2,14 +2,17 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import closeWithGrace from "close-with-grace";
 import { configOrExit } from "../core/config/parse-env.ts";
 import { loadWebConfig } from "../core/config/web-config.ts";
 import { createLogger } from "../core/logging/logger.ts";
+import { redactedPath } from "./app/lib/redact-path.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SERVER_BUILD = join(ROOT, "build/web/server/index.js");
@@ -51,6 +54,8 @@ function securityHeaders(nonce: string, https: boolean): Record<string, string> 
   };
 }
 
+// React and Remix pick their production code paths from NODE_ENV; this process only serves builds.
+process.env.NODE_ENV ??= "production";
 const config = configOrExit(() => loadWebConfig(process.env));
 if (!existsSync(SERVER_BUILD)) {
   console.error("web: build/web is missing: run `npm run build` first (npm start does it for you)");
@@ -101,21 +106,30 @@ function toRequest(request: IncomingMessage, abort: AbortSignal): Request {
 }
 
 const server = createServer(async (request, response) => {
+  const started = performance.now();
+  response.on("finish", () => {
+    // Path only: query strings and reset/invitation tokens stay out of the log.
+    const path = redactedPath(new URL(request.url ?? "/", "http://x").pathname);
+    log.info({ method: request.method, path, statusCode: response.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
+  });
   try {
     if ((request.method === "GET" || request.method === "HEAD") && serveStatic(request, response)) return;
     const abort = new AbortController();
     response.on("close", () => abort.abort());
     const nonce = randomBytes(16).toString("base64");
     const result = await handleRequest(toRequest(request, abort.signal), { nonce, clientIp: clientIp(request) });
-    const headers: Record<string, string | string[]> = securityHeaders(nonce, https);
+    // Pages can show secrets (a new API token) and always show private data: never cached.
+    const headers: Record<string, string | string[]> = { ...securityHeaders(nonce, https), "cache-control": "no-store" };
     result.headers.forEach((value, key) => {
       headers[key] = key === "set-cookie" ? result.headers.getSetCookie() : value;
     });
     response.writeHead(result.status, headers);
-    if (result.body && request.method !== "HEAD") await Readable.fromWeb(result.body as never).pipe(response);
+    if (result.body && request.method !== "HEAD") await pipeline(Readable.fromWeb(result.body as never), response);
     else response.end();
   } catch (error) {
-    log.error({ err: error, url: request.url }, "web request failed");
+    // A browser that goes away mid-response is not an error of ours.
+    if (response.destroyed && !response.writableFinished) return;
+    log.error({ err: error, path: redactedPath(new URL(request.url ?? "/", "http://x").pathname) }, "web request failed");
     if (!response.headersSent) response.writeHead(500, { ...STATIC_HEADERS, "content-type": "text/plain" });
     response.end("Something went wrong. Try again in a moment.");
   }
@@ -132,5 +146,7 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
 });
 
 server.listen(config.WEB_PORT, config.HOST, () => {
-  log.info({ url: `http://${config.HOST}:${config.WEB_PORT}` }, "web listening");
+  // The bound port, not the configured one: WEB_PORT=0 picks a free port (tests do).
+  const { port } = server.address() as AddressInfo;
+  log.info({ url: `http://${config.HOST}:${port}`, port }, "web listening");
 });

@@ -14,6 +14,7 @@ import { createWorkerMetrics } from "./metrics/prometheus.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { databasePlugin } from "./plugins/database.ts";
 import { errorHandlerPlugin } from "./plugins/error-handler.ts";
+import { housekeepingPlugin } from "./plugins/housekeeping.ts";
 import { jobRunnerPlugin } from "./plugins/job-runner.ts";
 import { jsonBodyPlugin } from "./plugins/json-body.ts";
 import { queueEnginePlugin } from "./plugins/queue-engine.ts";
@@ -97,8 +98,10 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
   await app.register(jsonBodyPlugin);
   await app.register(databasePlugin);
   await app.register(queueEnginePlugin, { runsMaintenance: runJobs });
-  if (runJobs) await app.register(jobRunnerPlugin);
-  else app.decorate("runner", null);
+  if (runJobs) {
+    await app.register(jobRunnerPlugin);
+    await app.register(housekeepingPlugin);
+  } else app.decorate("runner", null);
   await app.register(authPlugin);
   await app.register(rateLimitPlugin);
   await app.register(healthRoutes);

@@ -10,7 +10,6 @@ import { normaliseEmail, type Role } from "./users.ts";
  * through the link by the person whose email it names (so a forwarded link is no use to anyone else).
  */
 
-
 export interface InvitationView {
   id: string;
   email: string;
@@ -106,4 +105,10 @@ export async function invitationAccept(db: OwnerDatabase, token: string, user: {
     await trx.updateTable("app.invitations").set({ accepted_at: sql`now()` }).where("id", "=", invitation.id).execute();
     return invitation;
   });
+}
+
+/** Deletes invitations that expired more than 30 days ago (accepted ones live on as memberships). */
+export async function invitationsPrune(db: OwnerDatabase): Promise<number> {
+  const result = await db.deleteFrom("app.invitations").where("expires_at", "<", sql<Date>`now() - interval '30 days'`).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

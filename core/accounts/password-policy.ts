@@ -27,8 +27,23 @@ export function passwordProblems(password: string, personal: readonly string[] =
     return ["This password appears in public lists of breached passwords, so attackers try it first. Choose another."];
   }
   const words = personal.flatMap((p) => p.toLowerCase().split(/[^a-z0-9]+/)).filter((w) => w.length >= 3);
+  if (madeOfPersonalWords(password, words)) {
+    return ["This password is built from your name, email or organisation, which anyone who knows you would try. Choose something unrelated."];
+  }
   const result = estimator.check(password, words);
   if (result.score >= 3) return [];
   const warning = result.feedback.warning ?? "This password would be easy to guess.";
   return [[warning, ...result.feedback.suggestions].join(" ")];
+}
+
+/**
+ * Whether the password is little more than the user's own words joined with digits and symbols
+ * ("adalovelace-analytical"). zxcvbn finds each word but prices every separator as brute force,
+ * so such passwords can still score well there.
+ */
+function madeOfPersonalWords(password: string, words: readonly string[]): boolean {
+  const lower = password.toLowerCase();
+  let rest = lower;
+  for (const word of [...words].sort((a, b) => b.length - a.length)) rest = rest.split(word).join("");
+  return rest !== lower && rest.replace(/[^a-z]/g, "").length < 4;
 }

@@ -7,7 +7,6 @@ import { setPassword, userByEmail, type User } from "./users.ts";
 
 /** One-time password reset links: valid for an hour, once; using one signs the user out everywhere. */
 
-
 export class ResetTokenInvalidError extends Error {
   constructor() {
     super("this reset link is invalid, expired or already used; ask for a new one");
@@ -53,4 +52,10 @@ export async function passwordResetComplete(db: OwnerDatabase, token: string, ne
   await setPassword(db, reset.user_id, newPassword);
   await sessionsRevokeForUser(db, reset.user_id);
   return { userId: reset.user_id };
+}
+
+/** Deletes reset tokens that were used or expired more than a day ago. */
+export async function passwordResetsPrune(db: OwnerDatabase): Promise<number> {
+  const result = await db.deleteFrom("app.password_resets").where("expires_at", "<", sql<Date>`now() - interval '1 day'`).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -35,11 +35,12 @@ export async function workerInstanceStopped(db: OwnerDatabase, id: string): Prom
 }
 
 /** Forgets instances that stopped or vanished long ago, so the table stays small. */
-export async function workerInstancePrune(db: OwnerDatabase, olderThanDays: number): Promise<void> {
-  await db
+export async function workerInstancePrune(db: OwnerDatabase, olderThanDays: number): Promise<number> {
+  const result = await db
     .deleteFrom("ops.worker_instances")
     .where("last_seen_at", "<", sql<Date>`now() - make_interval(days => ${olderThanDays})`)
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 export async function workerInstancesAlive(db: Database, seenWithinSeconds: number) {

@@ -14,18 +14,29 @@ export interface Mailer {
   send(message: MailMessage): Promise<void>;
 }
 
+/**
+ * Writes mail to the log instead of sending it. The body carries one-time links, which is the
+ * point in development; with `includeBody: false` (a deployment without a mail provider yet) only
+ * the envelope is logged, since a link in a log line is a credential for whoever reads the logs.
+ */
 export class LogMailer implements Mailer {
   readonly kind = "log";
   readonly #log: (fields: Record<string, unknown>, message: string) => void;
   readonly #from: string;
+  readonly #includeBody: boolean;
 
-  constructor(from: string, log: (fields: Record<string, unknown>, message: string) => void) {
+  constructor(from: string, log: (fields: Record<string, unknown>, message: string) => void, options: { includeBody: boolean }) {
     this.#from = from;
     this.#log = log;
+    this.#includeBody = options.includeBody;
   }
 
   async send(message: MailMessage): Promise<void> {
-    // Development only: the body carries one-time links, which is the point of logging it here.
-    this.#log({ mail: { from: this.#from, to: message.to, subject: message.subject, body: message.text } }, `mail (not sent, development transport): ${message.subject}`);
+    const envelope = { from: this.#from, to: message.to, subject: message.subject };
+    if (this.#includeBody) {
+      this.#log({ mail: { ...envelope, body: message.text } }, `mail (not sent, development transport): ${message.subject}`);
+    } else {
+      this.#log({ mail: envelope }, `mail NOT sent: no mail provider is configured, and its one-time link is kept out of the log: ${message.subject}`);
+    }
   }
 }

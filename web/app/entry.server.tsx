@@ -3,9 +3,25 @@ import type { AppLoadContext, EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
+import { reportError } from "../../core/observability/sentry.ts";
 import { NonceContext } from "./lib/nonce.ts";
+import { getPlatform } from "./lib/platform.server.ts";
+import { redactedPath } from "./lib/redact-path.ts";
 
 export { closePlatform } from "./lib/platform.server.ts";
+
+/**
+ * Errors thrown by loaders and actions (not the 4xx responses they throw on purpose): logged with
+ * the request and sent to Sentry; the browser sees only the generic error page.
+ */
+export function handleError(error: unknown, { request }: { request: Request }) {
+  if (request.signal.aborted) return;
+  const path = redactedPath(new URL(request.url).pathname);
+  reportError(error, { path });
+  void getPlatform()
+    .then(({ log }) => log.error({ err: error, method: request.method, path }, "web request failed"))
+    .catch(() => console.error(error));
+}
 
 const ABORT_DELAY_MS = 5000;
 

@@ -1,4 +1,4 @@
-import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/node";
+import type { HeadersFunction, LinksFunction, LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from "@remix-run/react";
 import { csrfForRequest } from "./lib/csrf.server.ts";
@@ -12,6 +12,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const csrf = await csrfForRequest(request);
   return data({ csrfToken: csrf.token }, csrf.setCookie ? { headers: { "set-cookie": csrf.setCookie } } : undefined);
 }
+
+/**
+ * A 4xx thrown by a loader or action is rendered by the error boundary here, and only this route's
+ * headers function sees the headers it was thrown with: Retry-After of a rate-limit refusal must
+ * reach the client.
+ */
+export const headers: HeadersFunction = ({ errorHeaders }) => {
+  const retryAfter = errorHeaders?.get("retry-after");
+  return retryAfter ? { "retry-after": retryAfter } : {};
+};
 
 export function Layout({ children }: { children: React.ReactNode }) {
   const nonce = useNonce();

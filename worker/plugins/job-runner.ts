@@ -2,7 +2,6 @@ import { hostname } from "node:os";
 import fp from "fastify-plugin";
 import { latencyBucket, rollupAdd } from "../../core/jobs/rollups.ts";
 import {
-  workerInstancePrune,
   workerInstanceRegister,
   workerInstanceStopped,
   workerInstanceTouch,
@@ -77,7 +76,6 @@ export const jobRunnerPlugin = fp(
       return flushing;
     };
 
-    await workerInstancePrune(app.db.owner, 7);
     await workerInstanceRegister(app.db.owner, {
       id: service.instanceId,
       hostname: hostname(),

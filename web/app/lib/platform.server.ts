@@ -70,7 +70,8 @@ async function createPlatform(): Promise<Platform> {
     jobs: new JobClient(boss, { pool: db.appPool, db: db.app }),
     signInLimiter: new RateLimiter(store, { windowSeconds: SIGN_IN_WINDOW_SECONDS }),
     redis,
-    mailer: new LogMailer(config.MAIL_FROM, (fields, message) => log.info(fields, message)),
+    // Served over https means a real deployment: mail bodies (one-time links) stay out of its logs.
+    mailer: new LogMailer(config.MAIL_FROM, (fields, message) => log.info(fields, message), { includeBody: !config.WEB_PUBLIC_URL.startsWith("https://") }),
     log,
   };
 }

@@ -1,0 +1,42 @@
+import { sql } from "kysely";
+import { invitationsPrune } from "../accounts/invitations.ts";
+import { passwordResetsPrune } from "../accounts/password-resets.ts";
+import { sessionsPrune } from "../accounts/sessions.ts";
+import { jobRefsPrune } from "../jobs/job-refs.ts";
+import { workerInstancePrune } from "../jobs/worker-instances.ts";
+import type { OwnerDatabase } from "./connect.ts";
+
+/** Arbitrary constant: one replica at a time does the housekeeping (pg_try_advisory_lock). */
+const HOUSEKEEPING_LOCK_ID = 7_351_204_118n;
+
+export interface HousekeepingReport {
+  jobRefs: number;
+  sessions: number;
+  passwordResets: number;
+  invitations: number;
+  workerInstances: number;
+}
+
+/**
+ * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, ended sessions,
+ * spent reset tokens, long-expired invitations, workers gone for a week. Every worker replica calls
+ * it on a timer; the advisory lock makes all but one skip (returns undefined when skipped).
+ */
+export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingReport | undefined> {
+  return db.connection().execute(async (conn) => {
+    const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${HOUSEKEEPING_LOCK_ID.toString()}::bigint) AS locked`.execute(conn);
+    if (!rows[0]!.locked) return undefined;
+    try {
+      const owner = conn as OwnerDatabase;
+      return {
+        jobRefs: await jobRefsPrune(owner),
+        sessions: await sessionsPrune(owner),
+        passwordResets: await passwordResetsPrune(owner),
+        invitations: await invitationsPrune(owner),
+        workerInstances: await workerInstancePrune(owner, 7),
+      };
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${HOUSEKEEPING_LOCK_ID.toString()}::bigint)`.execute(conn);
+    }
+  });
+}
