@@ -116,6 +116,25 @@ CREATE POLICY job_refs_current_org ON app.job_refs
   USING (org_id = app.current_org_id()) WITH CHECK (org_id = app.current_org_id());
 GRANT SELECT, INSERT ON app.job_refs TO gpt_app;
 
+-- Failed attempts, for the attempts timeline of the job detail page: pg-boss keeps only a job's
+-- latest output, so each failed attempt's error would otherwise be overwritten by the next.
+-- Written by the worker after pg-boss records the failure (failures only: nothing on the hot path).
+CREATE TABLE app.job_attempts (
+  org_id uuid NOT NULL,
+  job_id uuid NOT NULL,
+  attempt integer NOT NULL CHECK (attempt >= 1),
+  failed_at timestamptz NOT NULL DEFAULT now(),
+  run_ms integer NOT NULL CHECK (run_ms >= 0),
+  message text NOT NULL,
+  final boolean NOT NULL,
+  PRIMARY KEY (org_id, job_id, attempt)
+);
+CREATE INDEX job_attempts_failed_at_idx ON app.job_attempts (failed_at);
+ALTER TABLE app.job_attempts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_attempts_current_org ON app.job_attempts
+  USING (org_id = app.current_org_id()) WITH CHECK (org_id = app.current_org_id());
+GRANT SELECT ON app.job_attempts TO gpt_app;
+
 -- Insight views ---------------------------------------------------------------------------------
 -- ops.* are for operators (every organisation, owner only); app.* wrap them for the current
 -- organisation. The dashboard reads the app.* views; sql/insights/*.sql query the ops.* ones.

@@ -90,6 +90,27 @@ function serveStatic(request: IncomingMessage, response: ServerResponse): boolea
   return true;
 }
 
+/**
+ * A form posted from another site (its Origin names a different host) is refused here, before
+ * Remix, which would otherwise abort it with a server error. Browsers always send Origin on
+ * cross-site posts; the CSRF token (web/app/lib/csrf.server.ts) covers the rest.
+ */
+function isCrossSiteMutation(request: IncomingMessage): boolean {
+  if (request.method === "GET" || request.method === "HEAD") return false;
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  const forwardedHost = config.TRUST_PROXY ? String(request.headers["x-forwarded-host"] ?? "").split(",")[0]?.trim() : "";
+  const host = forwardedHost || request.headers.host;
+  try {
+    return origin === "null" || new URL(origin).host !== host;
+  } catch {
+    return true;
+  }
+}
+
+const CROSS_SITE_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Refused</title>
+<main><h1>Refused</h1><p>This form was sent from another site, so it was refused. Open the app itself and try again.</p><p><a href="/">Go to the start page</a></p></main></html>`;
+
 function toRequest(request: IncomingMessage, abort: AbortSignal): Request {
   const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
   const headers = new Headers();
@@ -114,6 +135,11 @@ const server = createServer(async (request, response) => {
   });
   try {
     if ((request.method === "GET" || request.method === "HEAD") && serveStatic(request, response)) return;
+    if (isCrossSiteMutation(request)) {
+      response.writeHead(403, { ...STATIC_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      response.end(CROSS_SITE_PAGE);
+      return;
+    }
     const abort = new AbortController();
     response.on("close", () => abort.abort());
     const nonce = randomBytes(16).toString("base64");

@@ -16,6 +16,8 @@ export class ApiTokenRegistry {
   readonly #listener: PgListener;
   /** By token id (what a revocation names); the organisation is checked on every hit. */
   readonly #cache = new Map<string, { orgId: string; active: boolean; until: number }>();
+  /** Bumped by every revocation and reconnect: a lookup that straddles one must not be cached. */
+  #generation = 0;
 
   constructor(options: { db: OwnerDatabase; url: string; onLost: (error: Error) => void }) {
     this.#db = options.db;
@@ -24,10 +26,15 @@ export class ApiTokenRegistry {
       applicationName: "gpt-platform:worker:tokens",
       channels: [{ name: API_TOKEN_REVOKED_CHANNEL }],
       onNotification: (_channel, jti) => {
+        this.#generation++;
         if (jti) this.#cache.set(jti, { orgId: this.#cache.get(jti)?.orgId ?? "", active: false, until: Date.now() + CACHE_TTL_MS });
       },
-      onListening: () => this.#cache.clear(),
+      onListening: () => {
+        this.#generation++;
+        this.#cache.clear();
+      },
       onLost: (error) => {
+        this.#generation++;
         this.#cache.clear();
         options.onLost(error);
       },
@@ -45,8 +52,10 @@ export class ApiTokenRegistry {
       if (cached.orgId === orgId) return true;
     }
     // While notifications are not flowing, ask the database every time.
+    const generation = this.#generation;
     const active = await apiTokenIsActive(this.#db, jti, orgId);
-    if (this.#listener.connected) {
+    // A revocation that arrived during the lookup may postdate what it read: answer, but do not cache.
+    if (this.#listener.connected && generation === this.#generation) {
       if (this.#cache.size > 50_000) this.#cache.clear();
       this.#cache.set(jti, { orgId, active, until: Date.now() + CACHE_TTL_MS });
     }

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { invitationsPrune } from "../accounts/invitations.ts";
 import { passwordResetsPrune } from "../accounts/password-resets.ts";
 import { sessionsPrune } from "../accounts/sessions.ts";
+import { failedAttemptsPrune } from "../jobs/job-attempts.ts";
 import { jobRefsPrune } from "../jobs/job-refs.ts";
 import { workerInstancePrune } from "../jobs/worker-instances.ts";
 import type { OwnerDatabase } from "./connect.ts";
@@ -11,6 +12,7 @@ const HOUSEKEEPING_LOCK_ID = 7_351_204_118n;
 
 export interface HousekeepingReport {
   jobRefs: number;
+  failedAttempts: number;
   sessions: number;
   passwordResets: number;
   invitations: number;
@@ -18,7 +20,8 @@ export interface HousekeepingReport {
 }
 
 /**
- * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, ended sessions,
+ * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, month-old failed
+ * attempts, ended sessions,
  * spent reset tokens, long-expired invitations, workers gone for a week. Every worker replica calls
  * it on a timer; the advisory lock makes all but one skip (returns undefined when skipped).
  */
@@ -30,6 +33,7 @@ export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingRe
       const owner = conn as OwnerDatabase;
       return {
         jobRefs: await jobRefsPrune(owner),
+        failedAttempts: await failedAttemptsPrune(owner),
         sessions: await sessionsPrune(owner),
         passwordResets: await passwordResetsPrune(owner),
         invitations: await invitationsPrune(owner),

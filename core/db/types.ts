@@ -88,6 +88,16 @@ export interface AppInvitations {
   token_hash: Buffer;
 }
 
+export interface AppJobAttempts {
+  attempt: number;
+  failed_at: Generated<Timestamp>;
+  final: boolean;
+  job_id: string;
+  message: string;
+  org_id: string;
+  run_ms: number;
+}
+
 export interface AppJobRefs {
   created_at: Generated<Timestamp>;
   job_id: string;
@@ -296,6 +306,7 @@ export interface DB {
   "app.api_tokens": AppApiTokens;
   "app.dead_letters": AppDeadLetters;
   "app.invitations": AppInvitations;
+  "app.job_attempts": AppJobAttempts;
   "app.job_refs": AppJobRefs;
   "app.job_throughput_minute": AppJobThroughputMinute;
   "app.jobs": AppJobs;

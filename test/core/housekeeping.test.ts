@@ -91,7 +91,7 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
     holder.release();
   }
 
-  t.same(await runHousekeeping(owner), { jobRefs: 0, sessions: 1, passwordResets: 1, invitations: 1, workerInstances: 1 });
+  t.same(await runHousekeeping(owner), { jobRefs: 0, failedAttempts: 0, sessions: 1, passwordResets: 1, invitations: 1, workerInstances: 1 });
   const left = await sql<{ sessions: string; resets: string; invitations: string }>`
     SELECT (SELECT count(*) FROM app.sessions) AS sessions, (SELECT count(*) FROM app.password_resets) AS resets,
            (SELECT string_agg(email, ',') FROM app.invitations) AS invitations`.execute(owner);

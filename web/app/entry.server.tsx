@@ -5,7 +5,7 @@ import { RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { reportError } from "../../core/observability/sentry.ts";
 import { NonceContext } from "./lib/nonce.ts";
-import { getPlatform } from "./lib/platform.server.ts";
+import { webLog } from "./lib/platform.server.ts";
 import { redactedPath } from "./lib/redact-path.ts";
 
 export { closePlatform } from "./lib/platform.server.ts";
@@ -18,9 +18,7 @@ export function handleError(error: unknown, { request }: { request: Request }) {
   if (request.signal.aborted) return;
   const path = redactedPath(new URL(request.url).pathname);
   reportError(error, { path });
-  void getPlatform()
-    .then(({ log }) => log.error({ err: error, method: request.method, path }, "web request failed"))
-    .catch(() => console.error(error));
+  webLog().error({ err: error, method: request.method, path }, "web request failed");
 }
 
 const ABORT_DELAY_MS = 5000;

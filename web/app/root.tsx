@@ -20,7 +20,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
  */
 export const headers: HeadersFunction = ({ errorHeaders }) => {
   const retryAfter = errorHeaders?.get("retry-after");
-  return retryAfter ? { "retry-after": retryAfter } : {};
+  const headers = new Headers();
+  if (retryAfter) headers.set("retry-after", retryAfter);
+  return headers;
 };
 
 export function Layout({ children }: { children: React.ReactNode }) {

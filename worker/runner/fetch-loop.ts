@@ -2,6 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
 import type { PgBoss } from "pg-boss";
+import { failedAttemptInsert } from "../../core/jobs/job-attempts.ts";
 import type { RegisteredHandler } from "../handlers/index.ts";
 import type { JobOutcome } from "../metrics/rollup-buffer.ts";
 import type { ClaimedJob, Completion, QueueStatements } from "./job-sql.ts";
@@ -282,6 +283,11 @@ export class FetchLoop {
       this.#inFlight.delete(job.id);
     }
     this.#o.onOutcome({ ...outcome, status: final ? "failed" : "retried" });
+    if (job.group_id) {
+      // The attempts timeline; the failure itself is already safe in pg-boss, so losing this row only costs history.
+      const insert = failedAttemptInsert({ orgId: job.group_id, jobId: job.id, attempt, runMs: result.runMs, message: result.error.message, final });
+      await pool.query(insert.text, insert.values).catch((error: Error) => log.warn({ err: error, jobId: job.id }, "could not record the failed attempt's history"));
+    }
     const fields = { queue: this.#queue, jobId: job.id, orgId: job.group_id, attempt, retryLimit: job.retry_limit };
     if (final) {
       log.error({ ...fields, err: result.error }, "job failed for the last time; sent to its dead-letter queue");

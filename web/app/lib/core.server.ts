@@ -19,4 +19,6 @@ export { findJobType, jobTypeNames } from "../../../core/jobs/catalogue.ts";
 export { PayloadInvalidError } from "../../../core/jobs/errors.ts";
 export { dashboardRead } from "../../../core/jobs/insights.ts";
 export { cancelJob, JobActionError, retryDeadLetter, retryDeadLettersOfType, retryJob } from "../../../core/jobs/job-actions.ts";
+export { failedAttemptsOfJob } from "../../../core/jobs/job-attempts.ts";
 export { jobGetForOrg, jobListForOrg, JobSearchTooSlowError } from "../../../core/jobs/job-queries.ts";
+export { jobTimeline } from "../../../core/jobs/job-timeline.ts";

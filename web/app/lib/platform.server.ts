@@ -31,11 +31,19 @@ export interface Platform {
 const SIGN_IN_WINDOW_SECONDS = 15 * 60;
 
 let platform: Promise<Platform> | undefined;
+let logger: Logger | undefined;
+
+/** The web process's logger; usable even when the platform cannot start (to say why). */
+export function webLog(): Logger {
+  logger ??= createLogger("web", loadWebConfig(process.env).LOG_LEVEL);
+  return logger;
+}
 
 export function getPlatform(): Promise<Platform> {
   // A failed start (database down) is not cached: the next request tries again.
   platform ??= createPlatform().catch((error: unknown) => {
     platform = undefined;
+    webLog().error({ err: error }, "web: could not connect to the database or the queue; retrying with the next request (check DATABASE_URL and that PostgreSQL is up)");
     throw error;
   });
   return platform;
@@ -43,7 +51,7 @@ export function getPlatform(): Promise<Platform> {
 
 async function createPlatform(): Promise<Platform> {
   const config = loadWebConfig(process.env);
-  const log = createLogger("web", config.LOG_LEVEL);
+  const log = webLog();
   initSentry({ dsn: config.SENTRY_DSN, environment: config.SENTRY_ENVIRONMENT, release: PLATFORM_VERSION, serverName: "web" });
   const db = connectDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX, applicationName: "gpt-platform:web" });
   // The web app sends and retries jobs; it runs none of pg-boss's background duties.

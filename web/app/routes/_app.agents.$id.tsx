@@ -23,11 +23,12 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const id = params.id ?? "";
   if (!isUuid(id)) notFound("Agent");
   const intent = form.get("intent");
-  return inOrg(request, async (trx, session) => {
+  const outcome = await inOrg(request, async (trx, session) => {
     requireManager(session);
     if (intent === "delete") {
       if (!(await agentDelete(trx, id))) notFound("Agent");
-      throw redirect("/agents");
+      // Redirect after the transaction: anything thrown inside it rolls the delete back.
+      return "deleted" as const;
     }
     if (intent === "pause" || intent === "resume") {
       if (!(await agentSetStatus(trx, id, intent === "pause" ? "paused" : "active"))) notFound("Agent");
@@ -43,6 +44,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
     return { fieldErrors: {} as Record<string, string>, saved: "Saved." };
   });
+  if (outcome === "deleted") throw redirect("/agents");
+  return outcome;
 }
 
 export default function AgentDetail() {

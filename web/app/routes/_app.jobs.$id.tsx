@@ -3,7 +3,7 @@ import { data } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
 import { CsrfInput } from "../components/forms.tsx";
-import { cancelJob, isUuid, JobActionError, jobGetForOrg, retryJob } from "../lib/core.server.ts";
+import { cancelJob, failedAttemptsOfJob, isUuid, JobActionError, jobGetForOrg, jobTimeline, retryJob } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { inOrg, notFound } from "../lib/org.server.ts";
 
@@ -12,8 +12,12 @@ export const meta: MetaFunction = () => [{ title: "Job · GPT Agent Platform" }]
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const id = params.id ?? "";
   if (!isUuid(id)) notFound("Job");
-  const job = await inOrg(request, (trx) => jobGetForOrg(trx, id));
-  if (!job) notFound("Job");
+  const found = await inOrg(request, async (trx) => {
+    const job = await jobGetForOrg(trx, id);
+    return job && { job, timeline: jobTimeline(job, await failedAttemptsOfJob(trx, id)) };
+  });
+  if (!found) notFound("Job");
+  const { job, timeline } = found;
   const failed = job.state === "failed" || job.state === "retry" || (job.state === "cancelled" && job.output !== null);
   return {
     job: {
@@ -22,6 +26,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       error: failed ? (job.output as { message?: string; stack?: string; attempt?: number } | null) : null,
       output: job.state === "completed" ? job.output : null,
     },
+    timeline,
   };
 }
 
@@ -43,7 +48,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function JobDetail() {
-  const { job } = useLoaderData<typeof loader>();
+  const { job, timeline } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const revalidator = useRevalidator();
   const running = job.state === "created" || job.state === "retry" || job.state === "active";
@@ -75,6 +80,14 @@ export default function JobDetail() {
           <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="cancel" /><button type="submit" className="danger">Cancel</button></Form>
         ) : null}
       </div>
+      <h2>Attempts</h2>
+      <ol className="timeline" data-testid="timeline">
+        {timeline.map((entry, i) => (
+          <li key={i} className={`timeline-${entry.kind}`}>
+            <span className="muted">{entry.at ? when(entry.at) : "—"}</span> {entry.text}
+          </li>
+        ))}
+      </ol>
       <h2>Payload</h2>
       <pre>{JSON.stringify(job.payload, null, 2)}</pre>
       {job.output !== null ? (<><h2>Output</h2><pre data-testid="job-output">{JSON.stringify(job.output, null, 2)}</pre></>) : null}

@@ -11,7 +11,12 @@ import { inOrg } from "../lib/org.server.ts";
 export const meta: MetaFunction = () => [{ title: "Create a test job · GPT Agent Platform" }];
 
 /** The form's fields; empty ones are left out of the payload. The payload itself is checked by test-job's schema. */
-const optionalInt = z.union([z.literal(""), z.coerce.number({ error: "Enter a whole number." }).int({ error: "Enter a whole number." })]).optional();
+const optionalInt = z
+  .string()
+  .trim()
+  .regex(/^-?\d*$/, { error: "Enter a whole number." })
+  .transform((v) => (v === "" ? undefined : Number(v)))
+  .optional();
 const testJobForm = z.object({
   echo: z.string().max(10_000).optional(),
   delayMs: optionalInt,
@@ -26,7 +31,7 @@ export async function action({ request }: ActionFunctionArgs) {
   const v = parsed.values;
   const payload = Object.fromEntries(
     Object.entries({ echo: v.echo || undefined, delayMs: v.delayMs, failOnAttempts: v.failOnAttempts, failMessage: v.failMessage || undefined }).filter(
-      ([, value]) => value !== undefined && value !== "",
+      ([, value]) => value !== undefined,
     ),
   );
   try {

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
 import { isUuid, sessionSwitchOrg } from "../lib/core.server.ts";
-import { data, redirect } from "@remix-run/node";
+import { redirect } from "@remix-run/node";
 import { readMutation } from "../lib/csrf.server.ts";
 import { getPlatform } from "../lib/platform.server.ts";
 import { requireSession, safeNext } from "../lib/session.server.ts";
@@ -14,7 +14,8 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await readMutation(request);
   const orgId = form.get("orgId");
   if (!isUuid(orgId) || !(await sessionSwitchOrg((await getPlatform()).db.owner, session, orgId))) {
-    throw data({ error: "You are not a member of that organisation." }, { status: 403 });
+    // A Response, not data(): this route has no page, and Remix only passes thrown Responses through.
+    throw Response.json({ error: "You are not a member of that organisation." }, { status: 403 });
   }
   throw redirect(safeNext(form.get("next")));
 }

@@ -1,0 +1,40 @@
+import type { FailedAttempt } from "./job-attempts.ts";
+import type { JobRecord } from "./job-queries.ts";
+
+/** One line of a job's attempts timeline, oldest first. */
+export interface TimelineEntry {
+  at: Date | null;
+  kind: "created" | "failed" | "lost" | "running" | "completed" | "cancelled" | "due";
+  attempt: number | null;
+  text: string;
+}
+
+/**
+ * A job's life from what pg-boss keeps (its current row) and what the worker recorded of each
+ * failed attempt. An attempt with no record was cut short without a failure being written (its
+ * worker stopped or lost its claim, and supervision sent the job back to the queue).
+ */
+export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]): TimelineEntry[] {
+  const entries: TimelineEntry[] = [{ at: job.createdAt, kind: "created", attempt: null, text: "Created" }];
+  const attemptsMade = job.startedAt ? job.retryCount + 1 : job.retryCount;
+  const byAttempt = new Map(failures.map((f) => [f.attempt, f]));
+  for (let attempt = 1; attempt <= attemptsMade; attempt++) {
+    const failure = byAttempt.get(attempt);
+    const last = attempt === attemptsMade;
+    if (failure) {
+      const ending = failure.final ? "; no retries left, sent to the dead-letter queue" : "";
+      entries.push({ at: failure.failedAt, kind: "failed", attempt, text: `Attempt ${attempt} failed after ${failure.runMs} ms: ${failure.message}${ending}` });
+    } else if (last && job.state === "active") {
+      entries.push({ at: job.startedAt, kind: "running", attempt, text: `Attempt ${attempt} running` });
+    } else if (last && job.state === "completed") {
+      entries.push({ at: job.completedAt, kind: "completed", attempt, text: `Attempt ${attempt} completed` });
+    } else if (!(last && job.state === "cancelled")) {
+      entries.push({ at: null, kind: "lost", attempt, text: `Attempt ${attempt} did not finish (its worker stopped or lost the job); the job was sent back to the queue` });
+    }
+  }
+  if (job.state === "cancelled") entries.push({ at: job.completedAt, kind: "cancelled", attempt: null, text: "Cancelled" });
+  if (job.state === "created" || job.state === "retry") {
+    entries.push({ at: job.startAfter, kind: "due", attempt: attemptsMade + 1, text: `Attempt ${attemptsMade + 1} due` });
+  }
+  return entries;
+}

@@ -1,0 +1,218 @@
+import { sql } from "kysely";
+import t from "tap";
+import { withOrg } from "../../core/db/org-scope.ts";
+import { withQueueEngine } from "../../core/jobs/engine.ts";
+import { JobClient } from "../../core/jobs/enqueue.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { pageText, signUpClient, type WebClient } from "../helpers/web-client.ts";
+import { startWeb } from "../helpers/web-process.ts";
+import { bearer, startWorkerApp } from "../helpers/worker.ts";
+
+/** The state badge of a job's detail page. */
+async function jobState(client: WebClient, path: string): Promise<string> {
+  const page = await client.get(path);
+  return /data-testid="job-state"[^>]*>([a-z]+)</.exec(page.html)?.[1] ?? `(HTTP ${page.status})`;
+}
+
+async function jobCount(db: TestDatabase): Promise<number> {
+  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE name = 'test-job'`.execute(db.handles.owner);
+  return Number(rows[0]!.n);
+}
+
+/** The "Older jobs" link of a jobs list page, if any. */
+function nextPageLink(html: string): string | null {
+  return /href="(\/jobs\?[^"]*after=[^"]+)"/.exec(html)?.[1]?.replace(/&amp;/g, "&") ?? null;
+}
+
+/** Job links on a jobs list page, in order. */
+function listedJobIds(html: string): string[] {
+  return [...html.matchAll(/data-testid="job-row"[\s\S]*?href="\/jobs\/([0-9a-f-]{36})"/g)].map((m) => m[1]!);
+}
+
+t.test("test jobs from the form run, fail, show their timeline, and are retried from the dashboard", async (t) => {
+  const db = await createTestDatabase(t);
+  await startWorkerApp(t, db.url, { runJobs: true, env: { JOB_ROLLUP_FLUSH_SECONDS: "1", SHUTDOWN_TIMEOUT_SECONDS: "1" } });
+  const web = await startWeb(t, db);
+  const ada = await signUpClient(web.url, { email: "ada@example.com", organisationName: "Engines" });
+
+  await t.test("bad knobs are refused field by field and enqueue nothing", async (t) => {
+    const notNumber = await ada.submit("/jobs/new", { echo: "x", delayMs: "soon" });
+    t.equal(notNumber.status, 400);
+    t.match(pageText(notNumber.html), "Enter a whole number.");
+    const negative = await ada.submit("/jobs/new", { echo: "x", delayMs: "-5" });
+    t.equal(negative.status, 400);
+    t.match(pageText(negative.html), /Too small|>=\s*0|at least 0/i, "the job type's own schema explains the delay field");
+    t.equal(await jobCount(db), 0);
+  });
+
+  await t.test("a job completes and its page shows the output", async (t) => {
+    const created = await ada.submit("/jobs/new", { echo: "hello from the form" });
+    t.match(created.location, /^\/jobs\/[0-9a-f-]{36}$/);
+    await waitFor("the job to complete", async () => (await jobState(ada, created.location!)) === "completed");
+    const page = pageText((await ada.get(created.location!)).html);
+    t.match(page, /"echo": "hello from the form"/);
+    t.match(page, /"sha256": "[0-9a-f]{64}"/);
+    t.match(page, "Attempt 1 completed");
+  });
+
+  let failedPath = "";
+  await t.test("a job that fails every attempt shows each failure, then lands on the dashboard", async (t) => {
+    const created = await ada.submit("/jobs/new", { echo: "doomed", failOnAttempts: "1000", failMessage: "the flux capacitor is cold" });
+    failedPath = created.location!;
+    await waitFor("three failed attempts", async () => (await jobState(ada, failedPath)) === "failed", { timeoutMs: 30_000 });
+    const page = pageText((await ada.get(failedPath)).html);
+    t.match(page, /Attempt 1 failed after \d+ ms: the flux capacitor is cold/);
+    t.match(page, /Attempt 2 failed after \d+ ms: the flux capacitor is cold/);
+    t.match(page, /Attempt 3 failed after \d+ ms: the flux capacitor is cold; no retries left, sent to the dead-letter queue/);
+    t.match(page, "Error (attempt 3)");
+    const dashboard = await waitFor("the failure counted on the dashboard", async () => {
+      const html = (await ada.get("/dashboard")).html;
+      return /data-testid="failed-24h"[^>]*>1</.test(html) && /data-testid="completed-24h"[^>]*>1</.test(html) ? html : false;
+    });
+    t.match(pageText(dashboard), "the flux capacitor is cold", "recent failures show the error");
+    t.match(dashboard, /data-testid="failure"/);
+  });
+
+  await t.test("retrying the failure from the dashboard sends the job back to work", async (t) => {
+    const dashboard = await ada.get("/dashboard");
+    const deadLetterId = /name="deadLetterJobId" value="([0-9a-f-]{36})"/.exec(dashboard.html)?.[1];
+    t.ok(deadLetterId, "the failure has a retry button");
+    const retried = await ada.post("/dashboard", { deadLetterJobId: deadLetterId! });
+    t.equal(retried.status, 200);
+    t.match(pageText(retried.html), "Retrying: job");
+    t.not(await jobState(ada, failedPath), "failed", "the job is queued or running again");
+    t.notMatch((await ada.get("/dashboard")).html, deadLetterId!, "and no longer listed as a failure");
+    const again = await ada.post("/dashboard", { deadLetterJobId: deadLetterId! });
+    t.equal(again.status, 404, "retrying the same failure twice finds nothing the second time");
+  });
+
+  await t.test("bulk retry of a type's failures", async (t) => {
+    await waitFor("the retried job to fail again", async () => (await jobState(ada, failedPath)) === "failed", { timeoutMs: 30_000 });
+    await ada.get("/jobs");
+    const bulk = await ada.post("/jobs?index", { type: "test-job" });
+    t.match(pageText(bulk.html), "Retrying 1 failed test-job job.");
+    const none = await ada.post("/jobs?index", { type: "test-job" });
+    t.match(pageText(none.html), "No failed test-job jobs to retry.");
+    const unknown = await ada.post("/jobs?index", { type: "no-such-type" });
+    t.equal(unknown.status, 400);
+  });
+
+  await t.test("a running job can be cancelled and then retried", async (t) => {
+    const created = await ada.submit("/jobs/new", { echo: "slow", delayMs: "600000" });
+    await waitFor("the slow job to start", async () => (await jobState(ada, created.location!)) === "active");
+    const cancelled = await ada.post(created.location!, { intent: "cancel" });
+    t.match(pageText(cancelled.html), "Cancelled.");
+    t.equal(await jobState(ada, created.location!), "cancelled");
+    t.match(pageText((await ada.get(created.location!)).html), "Cancelled");
+    const twice = await ada.post(created.location!, { intent: "cancel" });
+    t.equal(twice.status, 409, "cancelling a finished job says why it cannot");
+    const retried = await ada.post(created.location!, { intent: "retry" });
+    t.match(pageText(retried.html), "Retrying.");
+    t.not(await jobState(ada, created.location!), "cancelled");
+  });
+});
+
+t.test("the jobs list filters and pages through an organisation's jobs", async (t) => {
+  const db = await createTestDatabase(t);
+  const web = await startWeb(t, db);
+  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+  const orgId = (await sql<{ id: string }>`SELECT id FROM app.organisations`.execute(db.handles.owner)).rows[0]!.id;
+  const seededAt = new Date();
+  await withQueueEngine(db.url, async (boss) => {
+    const jobs = new JobClient(boss);
+    await withOrg(db.handles.app, orgId, (trx) => jobs.enqueueMany(trx, Array.from({ length: 120 }, (_, i) => ({ type: "test-job", payload: { echo: `item-${i}` } }))));
+    await withOrg(db.handles.app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: "the NEEDLE in the haystack" }));
+  });
+
+  const seen: string[] = [];
+  let path: string | null = "/jobs";
+  let pages = 0;
+  while (path) {
+    const page = await ada.get(path);
+    seen.push(...listedJobIds(page.html));
+    pages++;
+    path = nextPageLink(page.html);
+  }
+  t.equal(pages, 3, "121 jobs in pages of 50");
+  t.equal(seen.length, 121);
+  t.equal(new Set(seen).size, 121, "no job twice, none skipped");
+
+  const needle = await ada.get("/jobs?text=needle");
+  t.equal(listedJobIds(needle.html).length, 1, "text search in payloads, case-insensitive");
+  t.equal(listedJobIds((await ada.get("/jobs?type=test-job&state=created")).html).length, 50, "type and state filters");
+  t.equal(listedJobIds((await ada.get("/jobs?state=completed")).html).length, 0);
+  t.match(pageText((await ada.get("/jobs?state=completed")).html), "No jobs match.");
+  const before = new Date(seededAt.getTime() - 60_000).toISOString().slice(0, 16);
+  t.equal(listedJobIds((await ada.get(`/jobs?to=${before}`)).html).length, 0, "time range");
+  t.equal(listedJobIds((await ada.get(`/jobs?from=${before}&text=item-7`)).html).length, 11, "from + text: item-7 and item-70..79");
+  const filtered = await ada.get("/jobs?text=item");
+  t.match(nextPageLink(filtered.html), /^\/jobs\?text=item&after=/, "the next page keeps the filters");
+});
+
+t.test("agents: one schema checks the form; create, edit, pause and delete", async (t) => {
+  const db = await createTestDatabase(t);
+  const web = await startWeb(t, db);
+  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+  const bad = await ada.submit("/agents/new", { name: "", model: "gpt4", systemPrompt: "", temperature: "3", maxTokens: "0" });
+  t.equal(bad.status, 400);
+  const text = pageText(bad.html);
+  for (const message of ["Name the agent.", "Use a model id like openai/gpt-4o-mini.", "Write the system prompt.", "Enter a number from 0 to 2.", "Enter a whole number from 1 to 200,000."]) {
+    t.match(text, message, `says: ${message}`);
+  }
+  t.match(bad.html, /aria-invalid="true"/, "failing fields are marked for screen readers");
+
+  const fields = { name: "Support bot", model: "openai/gpt-4o-mini", systemPrompt: "Answer briefly.", temperature: "0.25", maxTokens: "800", knowledgeBaseEnabled: "on" };
+  const created = await ada.submit("/agents/new", fields);
+  t.match(created.location, /^\/agents\/[0-9a-f-]{36}$/);
+  const path = created.location!;
+  const { rows } = await sql<Record<string, unknown>>`SELECT name, model, system_prompt, temperature, max_tokens, knowledge_base_enabled, status FROM app.agents`.execute(db.handles.owner);
+  t.match(rows, [{ name: "Support bot", model: "openai/gpt-4o-mini", system_prompt: "Answer briefly.", max_tokens: 800, knowledge_base_enabled: true, status: "active" }]);
+  t.equal(Number(rows[0]!.temperature), 0.25);
+
+  const duplicate = await ada.submit("/agents/new", fields);
+  t.equal(duplicate.status, 400);
+  t.match(pageText(duplicate.html), "Another agent already has this name.");
+
+  const edited = await ada.submit(path, { ...fields, intent: "save", name: "Support bot v2", knowledgeBaseEnabled: "" });
+  t.match(pageText(edited.html), "Saved.");
+  t.match(pageText((await ada.get("/agents")).html), "Support bot v2 openai/gpt-4o-mini active no");
+  t.match(pageText((await ada.submit(path, { intent: "pause" })).html), "Paused.");
+  t.match(pageText((await ada.get("/agents")).html), "Support bot v2 openai/gpt-4o-mini paused");
+  const deleted = await ada.submit(path, { intent: "delete" });
+  t.equal(deleted.location, "/agents");
+  t.equal((await ada.get(path)).status, 404);
+});
+
+t.test("API tokens: shown once, work against the jobs API, and stop working when revoked", async (t) => {
+  const db = await createTestDatabase(t);
+  const worker = await startWorkerApp(t, db.url);
+  const web = await startWeb(t, db);
+  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+
+  const refused = await ada.submit("/tokens", { name: "", ttlDays: "7" });
+  t.equal(refused.status, 400);
+  t.match(pageText(refused.html), "Name the token.");
+  t.match(pageText(refused.html), "Choose at least one scope.");
+
+  const created = await ada.submit("/tokens", { name: "CRM sync", scopes: ["jobs:read", "jobs:write"], ttlDays: "30" });
+  const token = /data-testid="new-token">([^<]+)</.exec(created.html)?.[1];
+  t.ok(token, "the new token is on the page once");
+  t.notMatch((await ada.get("/tokens")).html, token!, "and never again");
+  t.match(pageText((await ada.get("/tokens")).html), "CRM sync jobs:read, jobs:write");
+
+  const use = () => worker.inject({ method: "GET", url: "/api/queues", headers: bearer(token!) });
+  t.equal((await use()).statusCode, 200, "the jobs API accepts it");
+  const id = /name="id" value="([0-9a-f-]{36})"/.exec((await ada.get("/tokens")).html)?.[1];
+  const revoked = await ada.post("/tokens", { intent: "revoke", id: id! });
+  t.match(pageText(revoked.html), "Revoked: the token stopped working.");
+  const started = Date.now();
+  const refusal = await waitFor("the worker to refuse the revoked token", async () => {
+    const response = await use();
+    return response.statusCode === 401 ? response : false;
+  }, { timeoutMs: 2000, intervalMs: 5 });
+  t.match(refusal.json(), { code: "token_revoked", message: /revoked/ });
+  t.ok(Date.now() - started < 1000, `refused within a second of revoking (${Date.now() - started} ms)`);
+  t.match(pageText((await ada.get("/tokens")).html), "CRM sync jobs:read, jobs:write");
+  t.match(pageText((await ada.get("/tokens")).html), "revoked");
+});
