@@ -73,6 +73,7 @@ export interface AppDeadLetters {
   org_id: string | null;
   payload: Json | null;
   queue: string | null;
+  root_job_id: string | null;
 }
 
 export interface AppInvitations {
@@ -218,6 +219,7 @@ export interface OpsDeadLetters {
   org_id: string | null;
   payload: Json | null;
   queue: string | null;
+  root_job_id: string | null;
 }
 
 export interface OpsJobRollupMinute {

@@ -39,11 +39,15 @@ async function afterChange(trx: OrgTransaction, id: string, before: JobState): P
   return job;
 }
 
-/** Removes the dead-letter copies of a job that is running again, so it is not listed as failed twice. */
+/**
+ * Removes the dead-letter copies of a job that is running again, so it is not listed as failed
+ * twice. Found through root_job_id (indexed by pg-boss); a copy's root is the failed job itself,
+ * since a retry reruns the same id and a re-enqueued job starts a chain of its own.
+ */
 async function dropDeadLetterCopies(trx: OrgTransaction, boss: PgBoss, jobId: string): Promise<void> {
   const copies = await sql<{ id: string; queue: string }>`
     SELECT dead_letter_job_id AS id, dead_letter_queue AS queue FROM app.dead_letters
-    WHERE job_id = ${jobId} AND dead_letter_queue = ANY(${deadLetterQueues}::text[])
+    WHERE root_job_id = ${jobId} AND job_id = ${jobId} AND dead_letter_queue = ANY(${deadLetterQueues}::text[])
   `.execute(trx);
   for (const copy of copies.rows) await boss.deleteJob(copy.queue, copy.id);
 }

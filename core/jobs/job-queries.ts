@@ -1,7 +1,7 @@
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { OwnerDatabase } from "../db/connect.ts";
 import type { OrgTransaction } from "../db/org-scope.ts";
-import { allQueueNames } from "./catalogue.ts";
+import { allQueueNames, jobTypeNames } from "./catalogue.ts";
 
 /**
  * Reads of jobs. Tenant reads go through the app.jobs view inside an org-scoped transaction, so the
@@ -170,33 +170,22 @@ export class JobSearchTooSlowError extends Error {
 const LIST_TIMEOUT_MS = 3000;
 
 /**
- * One page of the organisation's jobs, newest first. Pages walk app.job_refs by (created_at, id)
- * (an index per organisation, and per type), and each row's state comes from app.jobs by primary
- * key, so a page costs the same on the first day as with millions of jobs. Jobs pg-boss has
- * already deleted drop out of the join.
+ * One page of the organisation's jobs, newest first, keyset-paged by (created_at, id).
+ *
+ * Which index drives the page depends on the state filter, so a page never walks history looking
+ * for rare rows. Without one, or for completed jobs (most of history, so matches are dense), pages
+ * walk app.job_refs (an index per organisation, and per type) and read each row's state from
+ * app.jobs by primary key; jobs pg-boss has already deleted drop out of the join. Unfinished jobs
+ * come straight from pg-boss's backlog indexes, failed and cancelled ones from
+ * app_job_failed_by_org_idx (migrations/0004): a queue stuck a week ago or the last failure a
+ * month back costs the same as today's.
  */
 export async function jobListForOrg(trx: OrgTransaction, filter: JobListFilter): Promise<{ items: JobListItem[]; next: { createdAt: string; id: string } | null }> {
   await sql`SELECT set_config('statement_timeout', ${String(LIST_TIMEOUT_MS)}, true)`.execute(trx);
-  let query = trx
-    .selectFrom("app.job_refs as r")
-    .innerJoin("app.jobs as j", (join) => join.onRef("j.id", "=", "r.job_id").onRef("j.type", "=", "r.type"))
-    .select(["r.job_id", "r.type", "r.created_at", "j.state", "j.retry_count", "j.started_at", "j.completed_at"])
-    // A JS Date keeps milliseconds; the cursor needs the stored microseconds or rows inside the same
-    // millisecond as a page's last row would be skipped.
-    .select(sql<string>`to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as("cursor_at"));
-  if (filter.type) query = query.where("r.type", "=", filter.type);
-  if (filter.from) query = query.where("r.created_at", ">=", filter.from);
-  if (filter.to) query = query.where("r.created_at", "<", filter.to);
-  if (filter.after) {
-    const { createdAt, id } = filter.after;
-    const at = sql<Date>`${createdAt}::timestamptz`;
-    query = query.where((eb) => eb.or([eb("r.created_at", "<", at), eb.and([eb("r.created_at", "=", at), eb("r.job_id", "<", id)])]));
-  }
-  if (filter.state) query = query.where("j.state", "=", filter.state);
-  if (filter.text) query = query.where(sql<boolean>`position(lower(${filter.text}) in lower(j.payload::text)) > 0`);
+  const byState = filter.state !== undefined && filter.state !== "completed";
   let rows;
   try {
-    rows = await query.orderBy("r.created_at", "desc").orderBy("r.job_id", "desc").limit(filter.limit + 1).execute();
+    rows = await (byState ? pageByState(trx, filter) : pageByRefs(trx, filter)).limit(filter.limit + 1).execute();
   } catch (error) {
     if ((error as { code?: string }).code === "57014") throw new JobSearchTooSlowError();
     throw error;
@@ -205,14 +194,62 @@ export async function jobListForOrg(trx: OrgTransaction, filter: JobListFilter):
   const last = page.at(-1);
   return {
     items: page.map((r) => ({
-      id: r.job_id,
-      type: r.type,
+      id: r.job_id!,
+      type: r.type!,
       state: r.state as JobState,
       attempts: r.started_at ? r.retry_count! + 1 : r.retry_count!,
-      createdAt: r.created_at,
+      createdAt: r.created_at!,
       startedAt: r.started_at,
       completedAt: r.completed_at,
     })),
-    next: rows.length > filter.limit && last ? { createdAt: last.cursor_at, id: last.job_id } : null,
+    next: rows.length > filter.limit && last ? { createdAt: last.cursor_at, id: last.job_id! } : null,
   };
+}
+
+/** The filters both page sources share, on whichever relation supplies type, time and id. */
+function sharedConditions(filter: JobListFilter, columns: { type: string; createdAt: string; id: string }): RawBuilder<boolean>[] {
+  const type = sql.ref(columns.type);
+  const createdAt = sql.ref(columns.createdAt);
+  const id = sql.ref(columns.id);
+  const conditions: RawBuilder<boolean>[] = [];
+  if (filter.type) conditions.push(sql<boolean>`${type} = ${filter.type}`);
+  if (filter.from) conditions.push(sql<boolean>`${createdAt} >= ${filter.from}`);
+  if (filter.to) conditions.push(sql<boolean>`${createdAt} < ${filter.to}`);
+  if (filter.after) {
+    const at = sql`${filter.after.createdAt}::timestamptz`;
+    conditions.push(sql<boolean>`(${createdAt} < ${at} OR (${createdAt} = ${at} AND ${id} < ${filter.after.id}))`);
+  }
+  if (filter.text) conditions.push(sql<boolean>`position(lower(${filter.text}) in lower(j.payload::text)) > 0`);
+  return conditions;
+}
+
+// A JS Date keeps milliseconds; the cursor needs the stored microseconds or rows inside the same
+// millisecond as a page's last row would be skipped.
+function cursorText(column: string) {
+  return sql<string>`to_char(${sql.ref(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as("cursor_at");
+}
+
+function pageByRefs(trx: OrgTransaction, filter: JobListFilter) {
+  let query = trx
+    .selectFrom("app.job_refs as r")
+    .innerJoin("app.jobs as j", (join) => join.onRef("j.id", "=", "r.job_id").onRef("j.type", "=", "r.type"))
+    .select(["r.job_id", "r.type", "r.created_at", "j.state", "j.retry_count", "j.started_at", "j.completed_at"])
+    .select(cursorText("r.created_at"));
+  if (filter.state) query = query.where("j.state", "=", filter.state);
+  for (const condition of sharedConditions(filter, { type: "r.type", createdAt: "r.created_at", id: "r.job_id" })) query = query.where(condition);
+  return query.orderBy("r.created_at", "desc").orderBy("r.job_id", "desc");
+}
+
+function pageByState(trx: OrgTransaction, filter: JobListFilter) {
+  let query = trx
+    .selectFrom("app.jobs as j")
+    .select(["j.id as job_id", "j.type", "j.created_at", "j.state", "j.retry_count", "j.started_at", "j.completed_at"])
+    .select(cursorText("j.created_at"))
+    .where("j.state", "=", filter.state!)
+    // The catalogue's types, as job_refs holds: dead-letter copies are listed by their original.
+    .where("j.type", "in", jobTypeNames());
+  // pg-boss's backlog index covers unblocked jobs only; ours are never blocked (no dependencies).
+  if (filter.state === "created" || filter.state === "retry") query = query.where("j.blocked", "=", false);
+  for (const condition of sharedConditions(filter, { type: "j.type", createdAt: "j.created_at", id: "j.id" })) query = query.where(condition);
+  return query.orderBy("j.created_at", "desc").orderBy("j.id", "desc");
 }

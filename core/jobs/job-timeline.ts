@@ -28,6 +28,9 @@ export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]):
       entries.push({ at: job.startedAt, kind: "running", attempt, text: `Attempt ${attempt} running` });
     } else if (last && job.state === "completed") {
       entries.push({ at: job.completedAt, kind: "completed", attempt, text: `Attempt ${attempt} completed` });
+    } else if (last && job.state === "failed") {
+      // Failed without a worker's record: pg-boss's supervisor expired the attempt after its last try.
+      entries.push({ at: job.completedAt, kind: "failed", attempt, text: `Attempt ${attempt} failed: ${errorMessage(job.output)}; no retries left` });
     } else if (!(last && job.state === "cancelled")) {
       entries.push({ at: null, kind: "lost", attempt, text: `Attempt ${attempt} did not finish (its worker stopped or lost the job); the job was sent back to the queue` });
     }
@@ -37,4 +40,9 @@ export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]):
     entries.push({ at: job.startAfter, kind: "due", attempt: attemptsMade + 1, text: `Attempt ${attemptsMade + 1} due` });
   }
   return entries;
+}
+
+function errorMessage(output: unknown): string {
+  const message = (output as { message?: unknown } | null)?.message;
+  return typeof message === "string" && message !== "" ? message : "no error was recorded";
 }

@@ -192,4 +192,16 @@ t.test("members are invited by link with a role, and switch between organisation
   t.equal(tokens.status, 403, "a member cannot create API tokens");
   const notMine = await bob.post("/switch-organisation", { orgId: (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of mallory%'`.execute(db.handles.owner)).rows[0]!.id });
   t.equal(notMine.status, 403, "nobody switches into an organisation they do not belong to");
+
+  const header = await bob.get("/dashboard");
+  t.match(header.html, 'href="/organisations/new"', "the header offers a new organisation");
+  const unnamed = await bob.submit("/organisations/new", { organisationName: "" });
+  t.equal(unnamed.status, 400);
+  t.match(pageText(unnamed.html), "Name your organisation.");
+  const created = await bob.submit("/organisations/new", { organisationName: "Bob Labs" }, { follow: true });
+  t.match(pageText(created.html), "Bob Labs: operations", "a new organisation opens on its dashboard");
+  const owned = await sql<{ role: string }>`
+    SELECT m.role FROM app.memberships m JOIN app.organisations o ON o.id = m.org_id
+    JOIN app.users u ON u.id = m.user_id WHERE u.email = 'bob@example.com' AND o.name = 'Bob Labs'`.execute(db.handles.owner);
+  t.same(owned.rows, [{ role: "owner" }], "its creator owns it");
 });

@@ -30,6 +30,19 @@ function listedJobIds(html: string): string[] {
   return [...html.matchAll(/data-testid="job-row"[\s\S]*?href="\/jobs\/([0-9a-f-]{36})"/g)].map((m) => m[1]!);
 }
 
+/** Follows "Older jobs" from `path` to the last page: every job listed, and the links followed. */
+async function walkPages(client: WebClient, path: string): Promise<{ ids: string[]; links: string[] }> {
+  const ids: string[] = [];
+  const links = [path];
+  for (;;) {
+    const page = await client.get(links.at(-1)!);
+    ids.push(...listedJobIds(page.html));
+    const next = nextPageLink(page.html);
+    if (!next) return { ids, links };
+    links.push(next);
+  }
+}
+
 t.test("test jobs from the form run, fail, show their timeline, and are retried from the dashboard", async (t) => {
   const db = await createTestDatabase(t);
   await startWorkerApp(t, db.url, { runJobs: true, env: { JOB_ROLLUP_FLUSH_SECONDS: "1", SHUTDOWN_TIMEOUT_SECONDS: "1" } });
@@ -125,16 +138,8 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
     await withOrg(db.handles.app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: "the NEEDLE in the haystack" }));
   });
 
-  const seen: string[] = [];
-  let path: string | null = "/jobs";
-  let pages = 0;
-  while (path) {
-    const page = await ada.get(path);
-    seen.push(...listedJobIds(page.html));
-    pages++;
-    path = nextPageLink(page.html);
-  }
-  t.equal(pages, 3, "121 jobs in pages of 50");
+  const { ids: seen, links } = await walkPages(ada, "/jobs");
+  t.equal(links.length, 3, "121 jobs in pages of 50");
   t.equal(seen.length, 121);
   t.equal(new Set(seen).size, 121, "no job twice, none skipped");
 
@@ -148,6 +153,28 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
   t.equal(listedJobIds((await ada.get(`/jobs?from=${before}&text=item-7`)).html).length, 11, "from + text: item-7 and item-70..79");
   const filtered = await ada.get("/jobs?text=item");
   t.match(nextPageLink(filtered.html), /^\/jobs\?text=item&after=/, "the next page keeps the filters");
+
+  await t.test("state filters page through pg-boss's indexes, one organisation at a time", async (t) => {
+    // Finish a few jobs as pg-boss would, and fail one of another organisation's.
+    const oldest = await sql<{ job_id: string }>`SELECT job_id FROM app.job_refs ORDER BY created_at, job_id LIMIT 5`.execute(db.handles.owner);
+    const [a, b, c, d, e] = oldest.rows.map((r) => r.job_id);
+    await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"message":"broken"}' WHERE id IN (${a}, ${b})`.execute(db.handles.owner);
+    await sql`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id IN (${c}, ${d}, ${e})`.execute(db.handles.owner);
+    const bob = await signUpClient(web.url, { email: "bob@example.com" });
+    const bobOrg = (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of bob%'`.execute(db.handles.owner)).rows[0]!.id;
+    const bobsJob = await withQueueEngine(db.url, (boss) => withOrg(db.handles.app, bobOrg, (trx) => new JobClient(boss).enqueue(trx, "test-job", { echo: "bob" })));
+    await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE id = ${bobsJob.id}`.execute(db.handles.owner);
+
+    t.same(listedJobIds((await ada.get("/jobs?state=failed")).html).sort(), [a, b].sort(), "failed: exactly this organisation's two");
+    t.same(listedJobIds((await ada.get("/jobs?state=cancelled")).html).sort(), [c, d, e].sort());
+    t.same(listedJobIds((await bob.get("/jobs?state=failed")).html), [bobsJob.id], "bob sees only his");
+
+    const { ids: waiting, links } = await walkPages(ada, "/jobs?state=created");
+    t.equal(links.length, 3, "116 waiting jobs in pages of 50");
+    t.ok(links.slice(1).every((link) => link.startsWith("/jobs?state=created&after=")), "each next page keeps the state");
+    t.equal(new Set(waiting).size, 116, "every waiting job once");
+    t.notOk(waiting.some((id) => [a, b, c, d, e].includes(id)), "finished jobs are not listed as waiting");
+  });
 });
 
 t.test("agents: one schema checks the form; create, edit, pause and delete", async (t) => {

@@ -18,6 +18,7 @@ interface JobRow {
   data: Record<string, unknown>;
   group_id: string | null;
   source_id: string | null;
+  source_root_id?: string | null;
 }
 
 async function job(db: TestDatabase, id: string): Promise<JobRow | undefined> {
@@ -69,11 +70,12 @@ t.test("the worker runs jobs end to end", async (t) => {
     const gaps = attempts.slice(1).map((d, i) => d.getTime() - attempts[i]!.getTime());
     t.ok(gaps.every((gap) => gap >= 900), `each retry waited at least the 1 s retry delay (${gaps.join(", ")} ms)`);
 
-    const { rows: dead } = await sql<JobRow>`SELECT id, state::text, data, group_id, source_id FROM pgboss.job WHERE name = 'test-job.dlq'`.execute(db.handles.owner);
+    const { rows: dead } = await sql<JobRow>`SELECT id, state::text, data, group_id, source_id, source_root_id FROM pgboss.job WHERE name = 'test-job.dlq'`.execute(db.handles.owner);
     const copy = dead.find((d) => d.source_id === id);
     t.ok(copy, "a copy is in test-job.dlq");
     t.same(copy!.data, { failOnAttempts: 1000, failMessage: "always broken" });
     t.equal(copy!.group_id, orgId, "the dead-letter copy keeps its organisation");
+    t.equal(copy!.source_root_id, id, "its chain starts at the failed job (retries find copies by it)");
 
     await flushSentry(2000);
     const event = await waitFor("the Sentry event", () => sentry.events.find((e) => e.tags?.job_id === id));

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { Form, NavLink, Outlet, useLoaderData, useLocation } from "@remix-run/react";
+import { Form, Link, NavLink, Outlet, useLoaderData, useLocation } from "@remix-run/react";
 import { CsrfInput } from "../components/forms.tsx";
 import { getPlatform } from "../lib/platform.server.ts";
 import { requireOrgSession } from "../lib/session.server.ts";
@@ -41,6 +41,7 @@ export default function AppShell() {
             </select>
             <button type="submit" className="secondary">Switch</button>
           </Form>
+          <Link to="/organisations/new">New organisation</Link>
           <Form method="post" action="/signout">
             <CsrfInput />
             <button type="submit" className="secondary" title={`Signed in as ${user.email}`}>Sign out</button>
