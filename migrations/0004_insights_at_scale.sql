@@ -1,5 +1,6 @@
 -- The dashboard's and the jobs console's reads at a million jobs (bench/web-loaders.ts measures
--- them). Same view columns as 0003; only how they are computed changes.
+-- them). The views keep 0003's columns (dead_letters gains root_job_id at the end); what changes is
+-- how they are computed.
 
 -- Queue depth grouped on (queue, organisation) alone, each state counted with a FILTER: one hash
 -- aggregate over the backlog instead of a sort on a computed state that spilled to disk with tens

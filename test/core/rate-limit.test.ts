@@ -5,9 +5,11 @@ import { FallbackStore, RateLimiter, type RateLimitStore } from "../../core/rate
 import { RedisRateLimitStore } from "../../core/ratelimit/redis-store.ts";
 import { createTestDatabase } from "../helpers/database.ts";
 import { testEnv } from "../helpers/test-env.ts";
+import { awayFromWindowEnd } from "../helpers/wait.ts";
 
 async function exercise(t: Test, store: RateLimitStore, key: string) {
   const limiter = new RateLimiter(store, { windowSeconds: 60 });
+  await awayFromWindowEnd(60);
   const decisions = [];
   for (let i = 0; i < 5; i++) decisions.push((await limiter.check([{ key, limit: 3 }]))[0]!);
   t.same(decisions.map((d) => d.allowed), [true, true, true, false, false], "the fourth request in the window is refused");
@@ -55,6 +57,7 @@ t.test("well inside a budget requests do not wait for the store, yet every hit i
     },
   };
   const limiter = new RateLimiter(counting, { windowSeconds: 60 });
+  await awayFromWindowEnd(60);
   const decisions = [];
   for (let i = 0; i < 30; i++) decisions.push((await limiter.check([{ key: "budget", limit: 30 }]))[0]!);
   t.equal(waits, 30, "every request reached the store");

@@ -22,3 +22,13 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
 }
+
+/**
+ * Rate-limit windows are fixed and aligned to the clock, so a burst that straddles a window's end
+ * is counted in two windows. Waits, when needed, so at least `marginSeconds` of the current
+ * window are left before a test's burst starts.
+ */
+export async function awayFromWindowEnd(windowSeconds: number, marginSeconds = 5): Promise<void> {
+  const left = windowSeconds - ((Date.now() / 1000) % windowSeconds);
+  if (left < marginSeconds) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 200));
+}

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import t from "tap";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { testEnv } from "../helpers/test-env.ts";
+import { awayFromWindowEnd } from "../helpers/wait.ts";
 import { GOOD_PASSWORD, pageText, signUpClient, WebClient } from "../helpers/web-client.ts";
 import { startWeb, type WebProcess } from "../helpers/web-process.ts";
 
@@ -109,6 +110,7 @@ for (const store of ["postgres", "redis"] as const) {
     const email = `limited-${testEnv.runId}-${randomInt(1e9)}@example.com`;
     await signUpClient(web.url, { email }, { "x-forwarded-for": `192.0.2.${randomInt(1, 255)}` });
     const browser = new WebClient(web.url, { "x-forwarded-for": address });
+    await awayFromWindowEnd(15 * 60, 60); // the sign-in window (web/app/lib/platform.server.ts)
     for (let attempt = 1; attempt <= 3; attempt++) {
       t.equal((await browser.submit("/signin", { email, password: "wrong-password-attempt" })).status, 400, `attempt ${attempt} is checked`);
     }

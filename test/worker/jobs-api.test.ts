@@ -5,6 +5,7 @@ import { jobIdForIdempotencyKey } from "../../core/jobs/idempotency.ts";
 import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
 import { captureLines } from "../helpers/logs.ts";
 import { TEST_JWT_SECRET } from "../helpers/test-env.ts";
+import { awayFromWindowEnd } from "../helpers/wait.ts";
 import { bearer, startWorkerApp, tokenFor } from "../helpers/worker.ts";
 
 function base64url(value: object): string {
@@ -199,6 +200,7 @@ t.test("per-token rate limit → 429 with Retry-After, nothing enqueued", async 
   const app = await startWorkerApp(t, db.url, { env: { API_RATE_LIMIT_PER_MINUTE: "3", API_RATE_LIMIT_PER_IP_PER_MINUTE: "1000" } });
   const org = await createOrganisation(db);
   const token = await tokenFor(db, org);
+  await awayFromWindowEnd(60);
   const statuses = [];
   let last;
   for (let i = 0; i < 5; i++) {
@@ -218,6 +220,7 @@ t.test("per-token rate limit → 429 with Retry-After, nothing enqueued", async 
 t.test("per-address rate limit applies before authentication", async (t) => {
   const db = await createTestDatabase(t);
   const app = await startWorkerApp(t, db.url, { env: { API_RATE_LIMIT_PER_IP_PER_MINUTE: "2" } });
+  await awayFromWindowEnd(60);
   const statuses = [];
   for (let i = 0; i < 3; i++) statuses.push((await app.inject({ url: "/api/queues", headers: bearer("garbage") })).statusCode);
   t.same(statuses, [401, 401, 429], "a stranger guessing tokens is throttled");
@@ -229,6 +232,7 @@ t.test("rate limits use Redis when REDIS_URL is set", async (t) => {
   const app = await startWorkerApp(t, db.url, { env: { REDIS_URL: testEnv.redisUrl, API_RATE_LIMIT_PER_MINUTE: "2" } });
   t.match(app.limits.limiter.storeKind, /^redis/);
   const token = await tokenFor(db, await createOrganisation(db));
+  await awayFromWindowEnd(60);
   const statuses = [];
   for (let i = 0; i < 3; i++) statuses.push((await app.inject({ url: "/api/queues", headers: bearer(token) })).statusCode);
   t.same(statuses, [200, 200, 429]);
