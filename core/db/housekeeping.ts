@@ -4,6 +4,7 @@ import { passwordResetsPrune } from "../accounts/password-resets.ts";
 import { sessionsPrune } from "../accounts/sessions.ts";
 import { failedAttemptsPrune } from "../jobs/job-attempts.ts";
 import { jobRefsPrune } from "../jobs/job-refs.ts";
+import { rollupsPrune } from "../jobs/rollups.ts";
 import { workerInstancePrune } from "../jobs/worker-instances.ts";
 import type { OwnerDatabase } from "./connect.ts";
 
@@ -17,13 +18,14 @@ export interface HousekeepingReport {
   passwordResets: number;
   invitations: number;
   workerInstances: number;
+  rollupMinutes: number;
 }
 
 /**
  * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, month-old failed
- * attempts, ended sessions,
- * spent reset tokens, long-expired invitations, workers gone for a week. Every worker replica calls
- * it on a timer; the advisory lock makes all but one skip (returns undefined when skipped).
+ * attempts, ended sessions, spent reset tokens, long-expired invitations, workers gone for a week,
+ * rollup minutes past 90 days. Every worker replica calls it on a timer; the advisory lock makes
+ * all but one skip (returns undefined when skipped).
  */
 export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingReport | undefined> {
   return db.connection().execute(async (conn) => {
@@ -38,6 +40,7 @@ export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingRe
         passwordResets: await passwordResetsPrune(owner),
         invitations: await invitationsPrune(owner),
         workerInstances: await workerInstancePrune(owner, 7),
+        rollupMinutes: await rollupsPrune(owner),
       };
     } finally {
       await sql`SELECT pg_advisory_unlock(${HOUSEKEEPING_LOCK_ID.toString()}::bigint)`.execute(conn);

@@ -4,6 +4,7 @@
  */
 
 import type { ColumnType } from "kysely";
+import type { IPostgresInterval } from "postgres-interval";
 
 export type ArrayType<T> = ArrayTypeImpl<T> extends (infer U)[]
   ? U[]
@@ -18,6 +19,8 @@ export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   : ColumnType<T, T | undefined, T>;
 
 export type Int8 = ColumnType<string, bigint | number | string, bigint | number | string>;
+
+export type Interval = ColumnType<IPostgresInterval, IPostgresInterval | number | string, IPostgresInterval | number | string>;
 
 export type Json = JsonValue;
 
@@ -177,6 +180,8 @@ export interface AppQueueStats24h {
   failed: Int8 | null;
   failure_rate: Numeric | null;
   org_id: string | null;
+  pickup_ms_p50: number | null;
+  pickup_ms_p95: number | null;
   queue: string | null;
   retried: Int8 | null;
   run_ms_p50: number | null;
@@ -222,6 +227,32 @@ export interface OpsDeadLetters {
   root_job_id: string | null;
 }
 
+export interface OpsFinishedJobs {
+  attempts: number | null;
+  completed_at: Timestamp | null;
+  created_at: Timestamp | null;
+  job_id: string | null;
+  org_id: string | null;
+  output: Json | null;
+  pickup_ms: Int8 | null;
+  queue: string | null;
+  run_ms: Int8 | null;
+  started_at: Timestamp | null;
+  state: PgbossJobState | null;
+}
+
+export interface OpsJobLatencyHour {
+  attempts: Int8 | null;
+  hour: Timestamp | null;
+  pickup_ms_p50: number | null;
+  pickup_ms_p95: number | null;
+  pickup_ms_p99: number | null;
+  queue: string | null;
+  run_ms_p50: number | null;
+  run_ms_p95: number | null;
+  run_ms_p99: number | null;
+}
+
 export interface OpsJobRollupMinute {
   completed_count: Generated<number>;
   failed_count: Generated<number>;
@@ -235,6 +266,16 @@ export interface OpsJobRollupMinute {
   run_ms_sum: Generated<Int8>;
 }
 
+export interface OpsJobThroughputHour {
+  completed: Int8 | null;
+  failed: Int8 | null;
+  failure_rate: Numeric | null;
+  hour: Timestamp | null;
+  org_id: string | null;
+  queue: string | null;
+  retried: Int8 | null;
+}
+
 export interface OpsJobThroughputMinute {
   completed: number | null;
   failed: number | null;
@@ -245,6 +286,17 @@ export interface OpsJobThroughputMinute {
   queue: string | null;
   retried: number | null;
   run_ms_buckets: ArrayType<Int8> | null;
+}
+
+export interface OpsOldestWaiting {
+  created_at: Timestamp | null;
+  due_at: Timestamp | null;
+  job_id: string | null;
+  org_id: string | null;
+  queue: string | null;
+  retry_count: number | null;
+  state: PgbossJobState | null;
+  waiting_for: Interval | null;
 }
 
 export interface OpsQueueDepth {
@@ -260,6 +312,8 @@ export interface OpsQueueStats24h {
   failed: Int8 | null;
   failure_rate: Numeric | null;
   org_id: string | null;
+  pickup_ms_p50: number | null;
+  pickup_ms_p95: number | null;
   queue: string | null;
   retried: Int8 | null;
   run_ms_p50: number | null;
@@ -278,6 +332,28 @@ export interface OpsSchemaMigrations {
   duration_ms: number;
   name: string;
   version: number;
+}
+
+export interface OpsStuckJobs {
+  attempt: number | null;
+  expires_at: Timestamp | null;
+  heartbeat_due_at: Timestamp | null;
+  job_id: string | null;
+  org_id: string | null;
+  queue: string | null;
+  reason: string | null;
+  started_at: Timestamp | null;
+}
+
+export interface OpsUsageDaily {
+  completed: Int8 | null;
+  day: Timestamp | null;
+  failed: Int8 | null;
+  org_id: string | null;
+  organisation: string | null;
+  queue: string | null;
+  retried: Int8 | null;
+  run_seconds: Numeric | null;
 }
 
 export interface OpsWorkerInstances {
@@ -321,12 +397,18 @@ export interface DB {
   "app.users": AppUsers;
   "app.workers_alive": AppWorkersAlive;
   "ops.dead_letters": OpsDeadLetters;
+  "ops.finished_jobs": OpsFinishedJobs;
+  "ops.job_latency_hour": OpsJobLatencyHour;
   "ops.job_rollup_minute": OpsJobRollupMinute;
+  "ops.job_throughput_hour": OpsJobThroughputHour;
   "ops.job_throughput_minute": OpsJobThroughputMinute;
+  "ops.oldest_waiting": OpsOldestWaiting;
   "ops.queue_depth": OpsQueueDepth;
   "ops.queue_stats_24h": OpsQueueStats24h;
   "ops.rate_limit_windows": OpsRateLimitWindows;
   "ops.schema_migrations": OpsSchemaMigrations;
+  "ops.stuck_jobs": OpsStuckJobs;
+  "ops.usage_daily": OpsUsageDaily;
   "ops.worker_instances": OpsWorkerInstances;
   "ops.workers_alive": OpsWorkersAlive;
 }

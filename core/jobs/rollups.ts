@@ -163,3 +163,24 @@ export async function rollupTotalsSince(db: Database, queues: readonly string[],
     return { queue, completed: Number(r?.completed ?? 0), failed: Number(r?.failed ?? 0), retried: Number(r?.retried ?? 0) };
   });
 }
+
+/** How long per-minute rollups are kept: usage reports look back 30 days, trends a quarter. */
+export const ROLLUP_KEEP_DAYS = 90;
+
+/**
+ * Deletes rollup minutes older than `keepDays`, oldest first in batches (the unique key leads with
+ * minute), so a first run over a long backlog does not hold one huge delete. Returns how many.
+ */
+export async function rollupsPrune(db: OwnerDatabase, keepDays = ROLLUP_KEEP_DAYS, batchSize = 10_000): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const result = await sql`
+      DELETE FROM ops.job_rollup_minute WHERE ctid IN (
+        SELECT ctid FROM ops.job_rollup_minute WHERE minute < now() - make_interval(days => ${keepDays}) ORDER BY minute LIMIT ${batchSize}
+      )
+    `.execute(db);
+    const count = Number(result.numAffectedRows ?? 0);
+    deleted += count;
+    if (count < batchSize) return deleted;
+  }
+}

@@ -9,6 +9,7 @@ import { withOrg } from "../../core/db/org-scope.ts";
 import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
 import { jobRefsPrune } from "../../core/jobs/job-refs.ts";
+import { rollupAdd } from "../../core/jobs/rollups.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 const PASSWORD = "correct horse battery staple 9";
@@ -80,6 +81,9 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
   await sql`UPDATE app.invitations SET expires_at = now() - interval '40 days' WHERE email = 'old@example.com'`.execute(owner);
   await sql`INSERT INTO ops.worker_instances (id, hostname, pid, version, concurrency, job_types, last_seen_at)
             VALUES (gen_random_uuid(), 'gone', 1, 'x', 1, '{}', now() - interval '8 days')`.execute(owner);
+  const buckets = Array.from({ length: 17 }, () => 0);
+  const minute = (daysAgo: number) => new Date(Math.floor(Date.now() / 60_000) * 60_000 - daysAgo * 86_400_000);
+  await rollupAdd(owner, [91, 89].map((daysAgo) => ({ minute: minute(daysAgo), queue: "test-job", orgId, completed: 1, failed: 0, retried: 0, runMsSum: 1, runMsMax: 1, runMsBuckets: buckets, pickupMsBuckets: buckets })));
   t.ok(live.token);
 
   const holder = await db.handles.ownerPool.connect();
@@ -91,9 +95,11 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
     holder.release();
   }
 
-  t.same(await runHousekeeping(owner), { jobRefs: 0, failedAttempts: 0, sessions: 1, passwordResets: 1, invitations: 1, workerInstances: 1 });
+  t.same(await runHousekeeping(owner), { jobRefs: 0, failedAttempts: 0, sessions: 1, passwordResets: 1, invitations: 1, workerInstances: 1, rollupMinutes: 1 });
   const left = await sql<{ sessions: string; resets: string; invitations: string }>`
     SELECT (SELECT count(*) FROM app.sessions) AS sessions, (SELECT count(*) FROM app.password_resets) AS resets,
            (SELECT string_agg(email, ',') FROM app.invitations) AS invitations`.execute(owner);
   t.same(left.rows[0], { sessions: "1", resets: "1", invitations: "new@example.com" }, "what is still useful stays");
+  const rollups = await sql<{ n: string }>`SELECT count(*) AS n FROM ops.job_rollup_minute`.execute(owner);
+  t.equal(rollups.rows[0]!.n, "1", "the rollup minute 89 days old stays; the one 91 days old went");
 });
