@@ -1,9 +1,25 @@
-import { useRouteLoaderData } from "@remix-run/react";
+import { Form, useRouteLoaderData } from "@remix-run/react";
 
 /** The hidden CSRF field every form that changes something must carry. */
 export function CsrfInput() {
   const root = useRouteLoaderData<{ csrfToken: string }>("root");
   return <input type="hidden" name="_csrf" value={root?.csrfToken ?? ""} />;
+}
+
+/**
+ * A one-button form that posts an intent (and the id it acts on) with its CSRF token: the shape of
+ * every row action. `confirmText` asks first, for what cannot be undone.
+ */
+export function IntentButton({ intent, id, label, className, confirmText }: { intent: string; id?: string; label: string; className?: string; confirmText?: string }) {
+  const ask = confirmText ? (event: { preventDefault(): void }) => { if (!confirm(confirmText)) event.preventDefault(); } : undefined;
+  return (
+    <Form method="post" onSubmit={ask}>
+      <CsrfInput />
+      <input type="hidden" name="intent" value={intent} />
+      {id ? <input type="hidden" name="id" value={id} /> : null}
+      <button type="submit" className={className}>{label}</button>
+    </Form>
+  );
 }
 
 interface FieldProps {

@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { AGENT_FIELDS } from "../../../core/agents/agent-fields.ts";
 import { AgentForm } from "../components/agent-form.tsx";
-import { CsrfInput } from "../components/forms.tsx";
+import { IntentButton } from "../components/forms.tsx";
 import { agentDelete, agentGet, AgentNameTakenError, agentSchema, agentSetStatus, agentUpdate, isUuid } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
@@ -58,17 +58,9 @@ export default function AgentDetail() {
       {result?.saved ? <p className="notice" role="status">{result.saved}</p> : null}
       <AgentForm values={agent} errors={result?.fieldErrors ?? {}} submitLabel="Save changes" />
       <h2>Status</h2>
-      <Form method="post">
-        <CsrfInput />
-        <input type="hidden" name="intent" value={agent.status === "active" ? "pause" : "resume"} />
-        <button type="submit" className="secondary">{agent.status === "active" ? "Pause agent" : "Resume agent"}</button>
-      </Form>
+      <IntentButton intent={agent.status === "active" ? "pause" : "resume"} label={agent.status === "active" ? "Pause agent" : "Resume agent"} className="secondary" />
       <h2>Delete</h2>
-      <Form method="post" onSubmit={(event) => { if (!confirm(`Delete ${agent.name}? This cannot be undone.`)) event.preventDefault(); }}>
-        <CsrfInput />
-        <input type="hidden" name="intent" value="delete" />
-        <button type="submit" className="danger">Delete agent</button>
-      </Form>
+      <IntentButton intent="delete" label="Delete agent" className="danger" confirmText={`Delete ${agent.name}? This cannot be undone.`} />
     </main>
   );
 }

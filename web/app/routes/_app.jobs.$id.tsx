@@ -1,8 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
+import { Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
-import { CsrfInput } from "../components/forms.tsx";
+import { IntentButton } from "../components/forms.tsx";
 import { cancelJob, failedAttemptsOfJob, isUuid, JobActionError, jobGetForOrg, jobTimeline, retryJob } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { inOrg, notFound } from "../lib/org.server.ts";
@@ -74,10 +74,10 @@ export default function JobDetail() {
       </div>
       <div className="cards">
         {job.state === "failed" || job.state === "cancelled" ? (
-          <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="retry" /><button type="submit">Retry</button></Form>
+          <IntentButton intent="retry" label="Retry" />
         ) : null}
         {running ? (
-          <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="cancel" /><button type="submit" className="danger">Cancel</button></Form>
+          <IntentButton intent="cancel" label="Cancel" className="danger" />
         ) : null}
       </div>
       <h2>Attempts</h2>

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { INVITATION_LIFETIME_DAYS } from "../../../core/accounts/constants.ts";
-import { CsrfInput, Field } from "../components/forms.tsx";
+import { CsrfInput, Field, IntentButton } from "../components/forms.tsx";
 import { invitationCreate, invitationRevoke, invitationsList, inviteSchema, isUuid, LastOwnerError, memberRemove, membersList } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
@@ -72,7 +72,7 @@ export default function Members() {
                 <td>{m.displayName ?? "—"}</td><td>{m.email}</td><td>{m.role}</td>
                 <td>
                   {canManage && m.userId !== me ? (
-                    <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="remove-member" /><input type="hidden" name="id" value={m.userId} /><button type="submit" className="danger">Remove</button></Form>
+                    <IntentButton intent="remove-member" id={m.userId} label="Remove" className="danger" />
                   ) : null}
                 </td>
               </tr>
@@ -109,7 +109,7 @@ export default function Members() {
                     <td>{i.email}</td><td>{i.role}</td><td>{i.status}</td>
                     <td>
                       {i.status === "pending" ? (
-                        <Form method="post"><CsrfInput /><input type="hidden" name="intent" value="revoke-invitation" /><input type="hidden" name="id" value={i.id} /><button type="submit" className="secondary">Revoke</button></Form>
+                        <IntentButton intent="revoke-invitation" id={i.id} label="Revoke" className="secondary" />
                       ) : null}
                     </td>
                   </tr>

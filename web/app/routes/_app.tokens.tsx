@@ -3,7 +3,7 @@ import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { API_SCOPES } from "../../../core/auth/api-token.ts";
-import { CsrfInput, Field } from "../components/forms.tsx";
+import { CsrfInput, Field, IntentButton } from "../components/forms.tsx";
 import { apiTokenCreate, apiTokenRevoke, apiTokensList, isUuid } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
@@ -109,12 +109,7 @@ export default function Tokens() {
                   <td>{t.revokedAt ? "revoked" : expired ? "expired" : "active"}</td>
                   <td>
                     {canManage && !t.revokedAt && !expired ? (
-                      <Form method="post">
-                        <CsrfInput />
-                        <input type="hidden" name="intent" value="revoke" />
-                        <input type="hidden" name="id" value={t.id} />
-                        <button type="submit" className="danger">Revoke</button>
-                      </Form>
+                      <IntentButton intent="revoke" id={t.id} label="Revoke" className="danger" />
                     ) : null}
                   </td>
                 </tr>
