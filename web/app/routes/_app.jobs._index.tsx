@@ -68,20 +68,8 @@ export default function Jobs() {
       <h1>Jobs</h1>
       <p><Link to="/jobs/new" className="button">Create a test job</Link></p>
       <Form method="get" className="filters" aria-label="Filter jobs">
-        <div className="field">
-          <label htmlFor="type">Type</label>
-          <select id="type" name="type" defaultValue={shown.type}>
-            <option value="">All types</option>
-            {types.map((t) => <option key={t} value={t}>{t}</option>)}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="state">State</label>
-          <select id="state" name="state" defaultValue={shown.state}>
-            <option value="">All states</option>
-            {states.map((s) => <option key={s} value={s}>{s}</option>)}
-          </select>
-        </div>
+        <ChoiceFilter name="type" label="Type" anyLabel="All types" choices={types} value={shown.type} />
+        <ChoiceFilter name="state" label="State" anyLabel="All states" choices={states} value={shown.state} />
         <div className="field"><label htmlFor="from">From</label><input id="from" name="from" type="datetime-local" defaultValue={shown.from} /></div>
         <div className="field"><label htmlFor="to">To</label><input id="to" name="to" type="datetime-local" defaultValue={shown.to} /></div>
         <div className="field"><label htmlFor="text">Text in payload</label><input id="text" name="text" type="search" defaultValue={shown.text} /></div>
@@ -121,5 +109,18 @@ export default function Jobs() {
         <button type="submit" className="secondary">Retry all failed jobs of this type</button>
       </Form>
     </main>
+  );
+}
+
+/** A labelled select of the filter form; the empty choice means no filter. */
+function ChoiceFilter({ name, label, anyLabel, choices, value }: { name: string; label: string; anyLabel: string; choices: readonly string[]; value: string | undefined }) {
+  return (
+    <div className="field">
+      <label htmlFor={name}>{label}</label>
+      <select id={name} name={name} defaultValue={value}>
+        <option value="">{anyLabel}</option>
+        {choices.map((c) => <option key={c} value={c}>{c}</option>)}
+      </select>
+    </div>
   );
 }
