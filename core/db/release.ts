@@ -1,3 +1,4 @@
+import { publishJobCatalogue } from "../jobs/catalogue-publish.ts";
 import { withQueueEngine } from "../jobs/engine.ts";
 import { ensureQueues } from "../jobs/queues.ts";
 import { migrate } from "./migrator.ts";
@@ -5,7 +6,8 @@ import { migrate } from "./migrator.ts";
 /**
  * Brings a database to what this code expects, in the order the pieces depend on each other:
  * pg-boss's schema (our migrations grant access to it and read it), our migrations, then the
- * queues of the job catalogue (so anything can enqueue before the first worker starts).
+ * queues of the job catalogue (so anything can enqueue before the first worker starts), and the
+ * catalogue itself for SQL enqueue (ops.job_types).
  * This is `npm run migrate` and the Procfile's release step.
  */
 export async function releaseDatabase(url: string, log: (line: string) => void): Promise<void> {
@@ -19,5 +21,7 @@ export async function releaseDatabase(url: string, log: (line: string) => void):
     await ensureQueues(boss);
     log("queues: created or updated from the job catalogue");
   });
+  await publishJobCatalogue(url);
+  log("catalogue: published to ops.job_types for SQL enqueue");
   log(`release: done in ${Math.round(performance.now() - started)} ms`);
 }

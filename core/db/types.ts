@@ -214,6 +214,18 @@ export interface AppWorkersAlive {
   workers: Int8 | null;
 }
 
+export interface OpsBackfills {
+  batches: Generated<Int8>;
+  enqueued: Generated<Int8>;
+  existing: Generated<Int8>;
+  finished_at: Timestamp | null;
+  last_key: string | null;
+  name: string;
+  started_at: Generated<Timestamp>;
+  type: string;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface OpsDeadLetters {
   attempts: number | null;
   dead_letter_job_id: string | null;
@@ -239,6 +251,25 @@ export interface OpsFinishedJobs {
   run_ms: Int8 | null;
   started_at: Timestamp | null;
   state: PgbossJobState | null;
+}
+
+export interface OpsJobCatalogue {
+  dead_letter: string | null;
+  delete_after_seconds: number | null;
+  description: string | null;
+  expire_seconds: number | null;
+  heartbeat_seconds: number | null;
+  name: string | null;
+  notify: boolean | null;
+  optional_keys: string[] | null;
+  policy: string | null;
+  published_at: Timestamp | null;
+  required_keys: string[] | null;
+  retention_seconds: number | null;
+  retry_backoff: boolean | null;
+  retry_delay_max_seconds: number | null;
+  retry_delay_seconds: number | null;
+  retry_limit: number | null;
 }
 
 export interface OpsJobLatencyHour {
@@ -286,6 +317,14 @@ export interface OpsJobThroughputMinute {
   queue: string | null;
   retried: number | null;
   run_ms_buckets: ArrayType<Int8> | null;
+}
+
+export interface OpsJobTypes {
+  dead_letter_queue: string;
+  description: string;
+  name: string;
+  payload_schema: Json;
+  published_at: Generated<Timestamp>;
 }
 
 export interface OpsOldestWaiting {
@@ -396,12 +435,15 @@ export interface DB {
   "app.sessions": AppSessions;
   "app.users": AppUsers;
   "app.workers_alive": AppWorkersAlive;
+  "ops.backfills": OpsBackfills;
   "ops.dead_letters": OpsDeadLetters;
   "ops.finished_jobs": OpsFinishedJobs;
+  "ops.job_catalogue": OpsJobCatalogue;
   "ops.job_latency_hour": OpsJobLatencyHour;
   "ops.job_rollup_minute": OpsJobRollupMinute;
   "ops.job_throughput_hour": OpsJobThroughputHour;
   "ops.job_throughput_minute": OpsJobThroughputMinute;
+  "ops.job_types": OpsJobTypes;
   "ops.oldest_waiting": OpsOldestWaiting;
   "ops.queue_depth": OpsQueueDepth;
   "ops.queue_stats_24h": OpsQueueStats24h;

@@ -3,6 +3,14 @@ import { PgBoss } from "pg-boss";
 /** pg-boss lives in its own schema, which our migrations read but never alter. */
 export const QUEUE_SCHEMA = "pgboss";
 
+/**
+ * pg-boss's NOTIFY channel for QUEUE_SCHEMA (plans.notifyChannelSql in 12.35); the payload is the
+ * queue name. SQL enqueue has the same expression as ops.queue_notify_channel() (a test compares).
+ */
+export function notifyChannelSql(): string {
+  return `('pgboss_' || left(encode(sha224('${QUEUE_SCHEMA}'::bytea), 'hex'), 24))`;
+}
+
 export interface QueueEngineOptions {
   url: string;
   applicationName: string;

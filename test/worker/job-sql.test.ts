@@ -4,7 +4,8 @@ import t from "tap";
 import { createPool } from "../../core/db/connect.ts";
 import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
-import { claimAndCompleteSql, notifyChannelSql, QueueStatements, queueTable } from "../../worker/runner/job-sql.ts";
+import { notifyChannelSql } from "../../core/jobs/engine.ts";
+import { claimAndCompleteSql, QueueStatements, queueTable } from "../../worker/runner/job-sql.ts";
 import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
 
 const Q = "test-job";

@@ -4,7 +4,8 @@ import { createPool } from "../../core/db/connect.ts";
 import type { RegisteredHandler } from "../handlers/index.ts";
 import type { JobOutcome } from "../metrics/rollup-buffer.ts";
 import { FetchLoop } from "./fetch-loop.ts";
-import { notifyChannelSql, QueueStatements, queueTable } from "./job-sql.ts";
+import { notifyChannelSql } from "../../core/jobs/engine.ts";
+import { QueueStatements, queueTable } from "./job-sql.ts";
 import { PgListener } from "../../core/db/listener.ts";
 import type { RunJobDeps } from "./run-job.ts";
 

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { QUEUE_SCHEMA } from "../../core/jobs/engine.ts";
+import { notifyChannelSql, QUEUE_SCHEMA } from "../../core/jobs/engine.ts";
 
 /**
  * The runner's own statements over pg-boss's job table. pg-boss (pinned to exactly 12.35.0) owns
@@ -116,11 +116,6 @@ function exhaustRetriesSql(table: string): string {
     UPDATE ${S}.${table} SET retry_limit = retry_count
     WHERE name = $1 AND id = $2 AND state = 'active' AND retry_count = $3
   `;
-}
-
-/** pg-boss's NOTIFY channel for this schema (plans.notifyChannelSql in 12.35); the payload is the queue name. */
-export function notifyChannelSql(): string {
-  return `('pgboss_' || left(encode(sha224('${S}'::bytea), 'hex'), 24))`;
 }
 
 /** Prepared-statement handles for one queue's table, named so each connection parses them once. */
