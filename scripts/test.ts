@@ -1,5 +1,5 @@
 // npm test [-- <test files or tap options>]
-// Provisions PostgreSQL (with pgvector), Redis and Chromium (browser tests), builds one migrated template database for this
+// Provisions PostgreSQL (with pgvector), Redis, Chromium (browser tests) and Prometheus (alert rules), builds one migrated template database for this
 // run and the web app, runs the node-tap suite (each test file clones the template), then prints one last line:
 // "N passed, N failed".
 import { spawn } from "node:child_process";
@@ -8,7 +8,7 @@ import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { releaseDatabase } from "../core/db/release.ts";
 import { localEnv, ROOT_DIR } from "./lib/local-env.ts";
 import { createDatabaseIfMissing, dropDatabaseIfExists, provision, withDatabase } from "./lib/provision.ts";
-import { provisionChromium } from "./lib/chromium.ts";
+import { chromium, prometheus, provisionDebianTool } from "./lib/debian-package.ts";
 import { provisionRedis } from "./lib/redis.ts";
 import { runTool } from "./lib/run-tool.ts";
 import { buildWebApp } from "./lib/web-build.ts";
@@ -21,7 +21,8 @@ await runTool("test", async () => {
   const log = (line: string) => console.log(line);
   const { serverUrl } = await provision({ explicitUrl: config.TEST_DATABASE_URL, localDatabases: [], log });
   const redisUrl = await provisionRedis(config.TEST_REDIS_URL, log);
-  await provisionChromium(log);
+  await provisionDebianTool(chromium, log);
+  await provisionDebianTool(prometheus, log);
 
   const runId = Date.now().toString(36);
   await dropStaleTestDatabases(serverUrl, log);

@@ -12,6 +12,8 @@ import closeWithGrace from "close-with-grace";
 import { configOrExit } from "../core/config/parse-env.ts";
 import { loadWebConfig } from "../core/config/web-config.ts";
 import { createLogger } from "../core/logging/logger.ts";
+import { metricsRefusal } from "../core/observability/metrics-access.ts";
+import { createWebMetrics, type RequestKind } from "./metrics.ts";
 import { redactedPath } from "./app/lib/redact-path.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -67,6 +69,20 @@ const build = (await import(pathToFileURL(SERVER_BUILD).href)) as ServerBuild;
 const handleRequest = createRequestHandler(build, "production");
 const https = config.WEB_PUBLIC_URL.startsWith("https://");
 const STATIC_HEADERS = securityHeaders("static", https);
+const metrics = createWebMetrics();
+
+/** GET /metrics/prometheus, for Prometheus: METRICS_TOKEN or loopback only, like the worker's. */
+async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const refusal = metricsRefusal(config.METRICS_TOKEN, request.headers.authorization, request.socket.remoteAddress);
+  if (refusal) {
+    response.writeHead(refusal.status, { ...STATIC_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
+    response.end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
+    return;
+  }
+  const text = await metrics.registry.metrics();
+  response.writeHead(200, { ...STATIC_HEADERS, "content-type": metrics.registry.contentType, "cache-control": "no-store" });
+  response.end(text);
+}
 
 /** The client's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
 function clientIp(request: IncomingMessage): string {
@@ -128,14 +144,23 @@ function toRequest(request: IncomingMessage, abort: AbortSignal): Request {
 
 const server = createServer(async (request, response) => {
   const started = performance.now();
+  const reading = request.method === "GET" || request.method === "HEAD";
+  const pathname = new URL(request.url ?? "/", "http://x").pathname;
+  if (reading && pathname === "/metrics/prometheus") return serveMetrics(request, response);
+  let kind: RequestKind = reading ? "page" : "action";
   response.on("finish", () => {
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observe(request.method ?? "GET", kind, response.statusCode, seconds);
     // Path only: query strings and reset/invitation tokens stay out of the log.
-    const path = redactedPath(new URL(request.url ?? "/", "http://x").pathname);
-    log.info({ method: request.method, path, statusCode: response.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
+    log.info({ method: request.method, path: redactedPath(pathname), statusCode: response.statusCode, ms: Math.round(seconds * 10_000) / 10 }, "request");
   });
   try {
-    if ((request.method === "GET" || request.method === "HEAD") && serveStatic(request, response)) return;
+    if (reading && serveStatic(request, response)) {
+      kind = "static";
+      return;
+    }
     if (isCrossSiteMutation(request)) {
+      kind = "refused";
       response.writeHead(403, { ...STATIC_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
       response.end(CROSS_SITE_PAGE);
       return;

@@ -4,9 +4,11 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import type { WorkerConfig } from "../core/config/worker-config.ts";
 import { readMigrationFiles } from "../core/db/migrator.ts";
-import { allQueueNames } from "../core/jobs/catalogue.ts";
+import { allQueueNames, jobCatalogue } from "../core/jobs/catalogue.ts";
 import { queueDepthAll } from "../core/jobs/job-queries.ts";
+import { workerInstancesAlive } from "../core/jobs/worker-instances.ts";
 import { createLogger } from "../core/logging/logger.ts";
+import { backupStatusRead } from "../core/ops/backup-status.ts";
 import { flushSentry, initSentry } from "../core/observability/sentry.ts";
 import { PLATFORM_VERSION } from "../core/version.ts";
 import "./fastify-types.ts";
@@ -68,11 +70,14 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
   initSentry({ dsn: config.SENTRY_DSN, environment: config.SENTRY_ENVIRONMENT, release: PLATFORM_VERSION, serverName: hostname() });
   app.decorate(
     "metrics",
-    createWorkerMetrics(async () =>
-      (await queueDepthAll(app.db.owner, allQueueNames())).flatMap(({ queue, ...states }) =>
-        Object.entries(states).map(([state, count]) => ({ queue, state, count })),
-      ),
-    ),
+    createWorkerMetrics({
+      depth: async () =>
+        (await queueDepthAll(app.db.owner, allQueueNames())).flatMap(({ queue, ...states }) =>
+          Object.entries(states).map(([state, count]) => ({ queue, state, count })),
+        ),
+      workersAlive: async () => (await workerInstancesAlive(app.db.owner, 30)).length,
+      backupStatus: () => backupStatusRead(app.db.owner),
+    }, jobCatalogue.map((job) => job.name)),
   );
 
   app.addHook("onSend", async (request, reply) => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { logLevel, postgresUrl, redisUrl, secret } from "./fields.ts";
+import { integer, logLevel, postgresUrl, redisUrl, secret } from "./fields.ts";
 import { parseEnv, type Env } from "./parse-env.ts";
 
 /**
@@ -15,6 +15,11 @@ export const toolsSchema = z.object({
   SESSION_SECRET: secret("signs the web app's CSRF tokens").optional(),
   DEMO_PASSWORD: z.string().min(12, { error: "must be at least 12 characters" }).optional(),
   LOG_LEVEL: logLevel,
+  // Read by the backup scripts (scripts/lib/ops.sh); listed here so .env.example documents them.
+  BACKUP_DIR: z.string().optional(),
+  BACKUP_KEEP_COUNT: integer({ min: 1, max: 10_000, default: 14 }),
+  BACKUP_KEEP_DAYS: integer({ min: 0, max: 36_500, default: 30 }),
+  BACKUP_LOG: z.string().optional(),
 });
 
 export type ToolsConfig = z.output<typeof toolsSchema>;

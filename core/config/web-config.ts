@@ -16,6 +16,8 @@ export const webSchema = z.object({
   SESSION_SECRET: secret("signs the web app's CSRF tokens"),
   JWT_SECRET: secret("signs API tokens created on the web app"),
   REDIS_URL: redisUrl.optional(),
+  /** Optional: require `Authorization: Bearer <METRICS_TOKEN>` on /metrics/prometheus. Unset: loopback only. */
+  METRICS_TOKEN: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
   SIGNIN_ATTEMPTS_PER_EMAIL: integer({ min: 1, max: 10_000, default: 10 }),
   SIGNIN_ATTEMPTS_PER_IP: integer({ min: 1, max: 100_000, default: 50 }),
   MAIL_FROM: z.string().default("GPT Agent Platform <no-reply@localhost>"),

@@ -226,6 +226,23 @@ export interface OpsBackfills {
   updated_at: Generated<Timestamp>;
 }
 
+export interface OpsBackups {
+  created_at: Generated<Timestamp>;
+  duration_seconds: Numeric;
+  file: string;
+  host: string;
+  id: Generated<Int8>;
+  sha256: string;
+  size_bytes: Int8;
+  snapshot_at: Timestamp;
+}
+
+export interface OpsBackupStatus {
+  last_backup_at: Timestamp | null;
+  last_drill: Json | null;
+  last_ok_drill_at: Timestamp | null;
+}
+
 export interface OpsDeadLetters {
   attempts: number | null;
   dead_letter_job_id: string | null;
@@ -365,6 +382,20 @@ export interface OpsRateLimitWindows {
   window_start: Timestamp;
 }
 
+export interface OpsRestoreDrills {
+  backup_file: string;
+  backup_snapshot_at: Timestamp | null;
+  failure: string | null;
+  finished_at: Generated<Timestamp>;
+  host: string;
+  id: Generated<Int8>;
+  ok: boolean;
+  rpo_seconds: Numeric | null;
+  rto_seconds: Numeric | null;
+  started_at: Timestamp;
+  tables_checked: Generated<number>;
+}
+
 export interface OpsSchemaMigrations {
   applied_at: Generated<Timestamp>;
   checksum: string;
@@ -436,6 +467,8 @@ export interface DB {
   "app.users": AppUsers;
   "app.workers_alive": AppWorkersAlive;
   "ops.backfills": OpsBackfills;
+  "ops.backup_status": OpsBackupStatus;
+  "ops.backups": OpsBackups;
   "ops.dead_letters": OpsDeadLetters;
   "ops.finished_jobs": OpsFinishedJobs;
   "ops.job_catalogue": OpsJobCatalogue;
@@ -448,6 +481,7 @@ export interface DB {
   "ops.queue_depth": OpsQueueDepth;
   "ops.queue_stats_24h": OpsQueueStats24h;
   "ops.rate_limit_windows": OpsRateLimitWindows;
+  "ops.restore_drills": OpsRestoreDrills;
   "ops.schema_migrations": OpsSchemaMigrations;
   "ops.stuck_jobs": OpsStuckJobs;
   "ops.usage_daily": OpsUsageDaily;

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { OrgTransaction } from "../db/org-scope.ts";
+import { backupStatusRead, type BackupStatus } from "../ops/backup-status.ts";
 import { jobCatalogue } from "./catalogue.ts";
 
 /**
@@ -46,6 +47,8 @@ export interface Dashboard {
   last24Hours: ThroughputPoint[];
   workersAlive: number;
   failures: FailureEntry[];
+  /** The platform's newest backup and restore drill (platform-wide, the same for every organisation). */
+  dataProtection: BackupStatus;
   generatedAt: Date;
 }
 
@@ -94,8 +97,10 @@ export async function dashboardRead(trx: OrgTransaction, options: { failures?: n
       runMsP95: s?.run_ms_p95 ?? null,
     };
   });
+  const dataProtection = await backupStatusRead(trx);
   const now = Date.now();
   return {
+    dataProtection,
     queues,
     lastHour: series(minutes.rows, 60, 60_000, now),
     last24Hours: series(hours.rows, 24, 3_600_000, now),

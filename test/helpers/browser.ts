@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { Test } from "tap";
-import { CHROMIUM_PATH as CHROMIUM } from "../../scripts/lib/chromium.ts";
+import { CHROMIUM_PATH as CHROMIUM } from "../../scripts/lib/debian-package.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/screens/", import.meta.url));
 

@@ -165,3 +165,23 @@ t.test("health endpoints report the database, Redis and workers, and hide intern
   await waitFor("the failure in the log", () => broken.output().includes("gpt_no_such_database"));
   t.pass("the log has the details for an operator");
 });
+
+t.test("metrics: loopback only without METRICS_TOKEN, the token with it; requests counted by kind", async (t) => {
+  const db = await createTestDatabase(t);
+  const open = await startWeb(t, db);
+  await fetch(`${open.url}/signin`);
+  const scraped = await fetch(`${open.url}/metrics/prometheus`);
+  t.equal(scraped.status, 200, "loopback may read without a token");
+  const text = await scraped.text();
+  t.match(text, /http_requests_total\{method="GET",kind="page",status="200"\} 1/);
+  t.match(text, /http_request_duration_seconds_bucket\{le="0\.5",method="GET",kind="page"\} 1/);
+  t.notMatch(text, "/signin", "paths are not labels");
+
+  const token = "metrics-token-0123456789abcdef";
+  const guarded = await startWeb(t, db, { METRICS_TOKEN: token });
+  const refused = await fetch(`${guarded.url}/metrics/prometheus`);
+  t.equal(refused.status, 401);
+  t.same(await refused.json(), { error: { code: "metrics_token_required", message: "send Authorization: Bearer <METRICS_TOKEN> to read metrics" } });
+  t.equal((await fetch(`${guarded.url}/metrics/prometheus`, { headers: { authorization: "Bearer wrong-token-0123456789abcd" } })).status, 401);
+  t.equal((await fetch(`${guarded.url}/metrics/prometheus`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+});

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { LATENCY_BUCKET_BOUNDS_MS } from "../../core/jobs/rollups.ts";
+import type { BackupStatus } from "../../core/ops/backup-status.ts";
 import { LatencyHistogram } from "./latency-histogram.ts";
 
 /**
@@ -15,6 +16,9 @@ export interface WorkerMetrics {
   jobRunSeconds: LatencyHistogram;
   jobPickupSeconds: LatencyHistogram;
   jobsDepth: Gauge<"queue" | "state">;
+  workersAlive: Gauge;
+  backupLastSuccess: Gauge;
+  restoreDrillLastSuccess: Gauge;
   jobsInFlight: Gauge<"queue">;
   /** Set by the job runner once it runs; the in-flight gauge reads it at scrape time. */
   readInFlight: () => Map<string, number>;
@@ -24,7 +28,21 @@ export interface WorkerMetrics {
 
 const SECONDS_BUCKETS = LATENCY_BUCKET_BOUNDS_MS.map((ms) => ms / 1000);
 
-export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; state: string; count: number }[]>): WorkerMetrics {
+/** Figures read from the database at scrape time, so every replica reports the same truth. */
+export interface MetricSources {
+  depth: () => Promise<{ queue: string; state: string; count: number }[]>;
+  workersAlive: () => Promise<number>;
+  backupStatus: () => Promise<BackupStatus>;
+}
+
+/** Seconds since the epoch, 0 for never: "time() - metric" is then huge and age alerts fire. */
+const epochSeconds = (at: Date | null) => (at ? at.getTime() / 1000 : 0);
+
+/**
+ * `queues`: the catalogue's queue names. Their counters start at zero, so rate() and the error-rate
+ * alerts see a series from the first scrape rather than only after the first failure.
+ */
+export function createWorkerMetrics(sources: MetricSources, queues: readonly string[]): WorkerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics: WorkerMetrics = {
@@ -60,7 +78,31 @@ export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; st
       registers: [registry],
       async collect() {
         this.reset();
-        for (const row of await readDepth()) this.set({ queue: row.queue, state: row.state }, row.count);
+        for (const row of await sources.depth()) this.set({ queue: row.queue, state: row.state }, row.count);
+      },
+    }),
+    workersAlive: new Gauge({
+      name: "workers_alive",
+      help: "Worker processes with a heartbeat in ops.worker_instances in the last 30 seconds, read at scrape time.",
+      registers: [registry],
+      async collect() {
+        this.set(await sources.workersAlive());
+      },
+    }),
+    backupLastSuccess: new Gauge({
+      name: "backup_last_success_timestamp_seconds",
+      help: "Snapshot time of the newest verified backup (ops.backups, written by scripts/backup-database.sh); 0 if none.",
+      registers: [registry],
+      async collect() {
+        this.set(epochSeconds((await sources.backupStatus()).lastBackupAt));
+      },
+    }),
+    restoreDrillLastSuccess: new Gauge({
+      name: "restore_drill_last_success_timestamp_seconds",
+      help: "When the newest successful restore drill finished (ops.restore_drills, scripts/restore-drill.sh); 0 if none.",
+      registers: [registry],
+      async collect() {
+        this.set(epochSeconds((await sources.backupStatus()).lastOkDrillAt));
       },
     }),
     jobsInFlight: new Gauge({
@@ -87,5 +129,8 @@ export function createWorkerMetrics(readDepth: () => Promise<{ queue: string; st
       registers: [registry],
     }),
   };
+  for (const queue of queues) {
+    for (const counter of [metrics.jobsCompleted, metrics.jobsFailed, metrics.jobsRetried]) counter.inc({ queue }, 0);
+  }
   return metrics;
 }

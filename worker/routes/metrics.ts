@@ -1,29 +1,17 @@
-import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { allQueueNames, jobCatalogue } from "../../core/jobs/catalogue.ts";
 import { queueDepthAll } from "../../core/jobs/job-queries.ts";
 import { rollupStatsByQueue } from "../../core/jobs/rollups.ts";
 import { workerInstancesAlive } from "../../core/jobs/worker-instances.ts";
+import { metricsRefusal } from "../../core/observability/metrics-access.ts";
 import { HttpError } from "../http-error.ts";
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
-
-/**
- * Metrics are for operators: with METRICS_TOKEN set they need `Authorization: Bearer <METRICS_TOKEN>`;
- * without it they only answer on the loopback interface, never to the open network.
- */
+/** The shared rule (core/observability/metrics-access.ts), as a Fastify onRequest hook. */
 function metricsAccess(app: FastifyInstance) {
   const token = app.config.METRICS_TOKEN;
   return async (request: FastifyRequest) => {
-    if (token) {
-      const given = Buffer.from(request.headers.authorization?.replace(/^Bearer\s+/i, "") ?? "");
-      const expected = Buffer.from(token);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw new HttpError(401, "metrics_token_required", "send Authorization: Bearer <METRICS_TOKEN> to read metrics");
-      }
-    } else if (!LOOPBACK.has(request.socket.remoteAddress ?? "")) {
-      throw new HttpError(403, "metrics_loopback_only", "metrics answer only on loopback unless METRICS_TOKEN is set");
-    }
+    const refusal = metricsRefusal(token, request.headers.authorization, request.socket.remoteAddress);
+    if (refusal) throw new HttpError(refusal.status, refusal.code, refusal.message);
   };
 }
 

@@ -31,10 +31,28 @@ export async function action({ request }: ActionFunctionArgs) {
   });
 }
 
-function age(since: string | null): string {
+function age(since: string | Date | null): string {
   if (!since) return "—";
   const seconds = Math.max(0, Math.round((Date.now() - new Date(since).getTime()) / 1000));
-  return seconds < 120 ? `${seconds} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return seconds < 172_800 ? `${Math.round(seconds / 3600)} h` : `${Math.round(seconds / 86_400)} days`;
+}
+
+/** The newest backup and restore drill, in one line; what to do when there is none. */
+function DataProtection({ status }: { status: { lastBackupAt: string | Date | null; lastDrill: { ok: boolean; failure: string | null; rtoSeconds: number | null; finishedAt: string | Date } | null } }) {
+  const drill = status.lastDrill;
+  return (
+    <p className="muted" data-testid="data-protection">
+      {status.lastBackupAt ? `Newest backup: ${age(status.lastBackupAt)} old` : "No backup recorded yet (operators: scripts/backup-database.sh)"}
+      {" · "}
+      {!drill
+        ? "no restore drill yet (scripts/restore-drill.sh)"
+        : drill.ok
+          ? `last restore drill passed ${age(drill.finishedAt)} ago, restored in ${drill.rtoSeconds ?? "?"} s`
+          : `last restore drill FAILED ${age(drill.finishedAt)} ago: ${drill.failure}`}
+    </p>
+  );
 }
 
 export default function Dashboard() {
@@ -67,6 +85,7 @@ export default function Dashboard() {
         <div className="card"><div className="value" data-testid="failed-24h">{totals.failed}</div><div className="label">failed, 24 h</div></div>
         <div className="card"><div className="value" data-testid="workers">{dashboard.workersAlive}</div><div className="label">workers alive</div></div>
       </div>
+      <DataProtection status={dashboard.dataProtection} />
 
       <h2>Throughput</h2>
       <ThroughputChart points={dashboard.lastHour.map((p) => ({ ...p, at: String(p.at) }))} label="Last hour" bucket="minute" />
