@@ -41,6 +41,8 @@ export class RateLimiter {
   readonly #store: RateLimitStore;
   readonly #onBackgroundError: (error: Error) => void;
   readonly #known = new Map<string, KnownWindow>();
+  /** Counts sent in the background and not yet answered. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly windowSeconds: number;
 
   constructor(store: RateLimitStore, options: { windowSeconds: number; onBackgroundError?: (error: Error) => void }) {
@@ -67,9 +69,15 @@ export class RateLimiter {
       const k = known[i];
       return k !== undefined && k.endsAt > now + 1000 && rule.limit - k.hits > Math.max(2, Math.ceil(rule.limit * 0.1));
     });
-    const counted = this.#count(rules);
-    if (!comfortable) return this.#decide(rules, await counted);
-    counted.catch((error: Error) => this.#onBackgroundError(error));
+    if (!comfortable) {
+      // Counts still in flight from requests admitted in the background must land first, or this
+      // count could miss them and admit one request too many.
+      if (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      return this.#decide(rules, await this.#count(rules));
+    }
+    const counted = this.#count(rules).catch((error: Error) => this.#onBackgroundError(error));
+    this.#inFlight.add(counted);
+    void counted.finally(() => this.#inFlight.delete(counted));
     return rules.map((rule, i) => {
       const k = known[i]!;
       k.hits++;
@@ -82,7 +90,14 @@ export class RateLimiter {
     try {
       const counts = await this.#store.hit(keys, this.windowSeconds);
       const now = Date.now();
-      counts.forEach((count, i) => this.#known.set(keys[i]!, { endsAt: now + count.secondsLeft * 1000, hits: count.hits }));
+      counts.forEach((count, i) => {
+        const endsAt = now + count.secondsLeft * 1000;
+        const previous = this.#known.get(keys[i]!);
+        // Background counts return out of order: within the same window, never lower the estimate
+        // below what this process has already admitted.
+        const sameWindow = previous !== undefined && Math.abs(previous.endsAt - endsAt) < 1500;
+        this.#known.set(keys[i]!, { endsAt, hits: sameWindow ? Math.max(previous.hits, count.hits) : count.hits });
+      });
       if (this.#known.size > 10_000) this.#forgetEnded(now);
       return counts;
     } catch (error) {

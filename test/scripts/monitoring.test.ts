@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { sql } from "kysely";
 import t, { type Test } from "tap";
 import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
@@ -126,4 +127,14 @@ t.test("a real Prometheus scrapes a worker and the web app and evaluates the rul
   t.equal(alerts.state, "pending");
   const workers = await api<{ result: { value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent("max(workers_alive)")}`);
   t.equal(workers.result[0]?.value[1], "1", "the worker's heartbeat reaches Prometheus");
+});
+
+t.test("every alert links to a section of the runbook that exists", async (t) => {
+  const runbook = readFileSync(fileURLToPath(new URL("../../docs/ops/runbook.md", import.meta.url)), "utf8");
+  // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+  const anchors = new Set([...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\w\- ]/g, "").replace(/ /g, "-")));
+  const rules = ["alerts.yml", "slo-rules.yml"].map((file) => readFileSync(join(MONITORING, file), "utf8")).join("\n");
+  const links = [...rules.matchAll(/runbook: "?docs\/ops\/runbook\.md#([\w-]+)/g)].map((m) => m[1]!);
+  t.ok(links.length >= 17, `every alert has a runbook link (${links.length})`);
+  t.same([...new Set(links)].filter((anchor) => !anchors.has(anchor)), [], "no link points at a missing section");
 });

@@ -247,3 +247,24 @@ t.test("API tokens: shown once, work against the jobs API, and stop working when
   t.match(pageText((await ada.get("/tokens")).html), "CRM sync jobs:read, jobs:write");
   t.match(pageText((await ada.get("/tokens")).html), "revoked");
 });
+
+t.test("the dashboard shows the platform's newest backup and restore drill, and what to do without them", async (t) => {
+  const db = await createTestDatabase(t);
+  const web = await startWeb(t, db);
+  const client = await signUpClient(web.url, { email: "bea@example.com", organisationName: "Backups Ltd" });
+  const line = async () => /data-testid="data-protection"[^>]*>([\s\S]*?)<\/p>/.exec((await client.get("/dashboard")).html)?.[1]?.replace(/<!-- -->/g, "");
+
+  t.equal(await line(), "No backup recorded yet (operators: scripts/backup-database.sh) · no restore drill yet (scripts/restore-drill.sh)");
+  await sql`
+    INSERT INTO ops.backups (file, sha256, size_bytes, snapshot_at, duration_seconds, host)
+    VALUES ('gpt-20261122T020000Z.dump', repeat('a', 64), 1000, now() - interval '3 hours', 1.5, 'db-host')`.execute(db.handles.owner);
+  await sql`
+    INSERT INTO ops.restore_drills (backup_file, ok, failure, rto_seconds, rpo_seconds, tables_checked, host, started_at, finished_at)
+    VALUES ('gpt-20261122T020000Z.dump', true, NULL, 12.5, 7200, 30, 'db-host', now() - interval '2 hours', now() - interval '2 hours')`.execute(db.handles.owner);
+  t.equal(await line(), "Newest backup: 3 h old · last restore drill passed 2 h ago, restored in 12.5 s");
+
+  await sql`
+    INSERT INTO ops.restore_drills (backup_file, ok, failure, tables_checked, host, started_at)
+    VALUES ('gpt-20261122T020000Z.dump', false, 'checksum mismatch: the dump changed', 0, 'db-host', now())`.execute(db.handles.owner);
+  t.match(await line(), "last restore drill FAILED 0 s ago: checksum mismatch: the dump changed");
+});
