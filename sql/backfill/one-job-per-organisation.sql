@@ -19,14 +19,7 @@
 \else
   SELECT current_date::text AS run \gset
 \endif
-\if :{?batch}
-\else
-  \set batch 500
-\endif
-\if :{?max_batches}
-\else
-  \set max_batches NULL
-\endif
+\ir _batch-options.sql
 
 SELECT format('per-organisation:%s:%s', :'type', :'run') AS backfill_name \gset
 

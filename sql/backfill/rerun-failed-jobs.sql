@@ -17,14 +17,7 @@
 \else
   DO $$ BEGIN RAISE EXCEPTION 'rerun-failed-jobs.sql needs -v since=<date>, e.g. -v since=2026-11-01'; END $$;
 \endif
-\if :{?batch}
-\else
-  \set batch 500
-\endif
-\if :{?max_batches}
-\else
-  \set max_batches NULL
-\endif
+\ir _batch-options.sql
 
 -- The name ties the run to its arguments: another type or date is another backfill.
 SELECT format('rerun-failed:%s:since-%s', :'type', :'since') AS backfill_name \gset

@@ -42,7 +42,18 @@ const epochSeconds = (at: Date | null) => (at ? at.getTime() / 1000 : 0);
  * `queues`: the catalogue's queue names. Their counters start at zero, so rate() and the error-rate
  * alerts see a series from the first scrape rather than only after the first failure.
  */
+/** Two gauges read the same row: one query per scrape, shared for a second. */
+function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > 1000) last = { at: now, value: read() };
+    return last.value;
+  };
+}
+
 export function createWorkerMetrics(sources: MetricSources, queues: readonly string[]): WorkerMetrics {
+  const backupStatus = oncePerScrape(sources.backupStatus);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics: WorkerMetrics = {
@@ -94,7 +105,7 @@ export function createWorkerMetrics(sources: MetricSources, queues: readonly str
       help: "Snapshot time of the newest verified backup (ops.backups, written by scripts/backup-database.sh); 0 if none.",
       registers: [registry],
       async collect() {
-        this.set(epochSeconds((await sources.backupStatus()).lastBackupAt));
+        this.set(epochSeconds((await backupStatus()).lastBackupAt));
       },
     }),
     restoreDrillLastSuccess: new Gauge({
@@ -102,7 +113,7 @@ export function createWorkerMetrics(sources: MetricSources, queues: readonly str
       help: "When the newest successful restore drill finished (ops.restore_drills, scripts/restore-drill.sh); 0 if none.",
       registers: [registry],
       async collect() {
-        this.set(epochSeconds((await sources.backupStatus()).lastOkDrillAt));
+        this.set(epochSeconds((await backupStatus()).lastOkDrillAt));
       },
     }),
     jobsInFlight: new Gauge({
