@@ -85,13 +85,8 @@ jq -e .tables <<<"$facts" >/dev/null 2>&1 ||
 ops_log "$(jq '.tables | length' <<<"$facts") tables, $(jq '[.tables[]] | add' <<<"$facts") rows; dumping"
 
 pg_dump --format=custom --snapshot="$snapshot" --file="$partial" --dbname="$url" 2>"$partial.log" &
-dump_pid=$!
-ticks=0
-while kill -0 "$dump_pid" 2>/dev/null; do
-  sleep 0.2
-  if ((++ticks % 50 == 0)); then ops_log "dumping: $(du -h "$partial" 2>/dev/null | cut -f1) written so far"; fi
-done
-if ! wait "$dump_pid"; then
+dump_progress() { echo "dumping: $(du -h "$partial" 2>/dev/null | cut -f1) written so far"; }
+if ! ops_wait $! dump_progress; then
   cat "$partial.log" >&2
   rm -f "$partial.log"
   ops_die 1 "pg_dump failed (above); nothing was kept"

@@ -67,7 +67,7 @@ fi
 if ((version >= 150000)); then report OK database "PostgreSQL $((version / 10000)).$((version % 100)) answers"
 else report FAIL database "PostgreSQL $((version / 10000)) is too old; the platform needs 15 or newer"; fi
 
-files=$(find "$here/../migrations" -name '[0-9][0-9][0-9][0-9]_*.sql' | wc -l)
+files=$(ops_code_migration_version)
 applied="$(query "SELECT coalesce(max(version), 0) FROM ops.schema_migrations")" || applied=0
 if [[ "$applied" == "$files" ]]; then report OK migrations "all $files applied"
 else report FAIL migrations "database is at migration $applied, this code has $files: run npm run migrate (the release step)"; fi
@@ -88,7 +88,7 @@ case $? in
   *) report FAIL backups "$(status_text "$backup_line") (scheduled backups: scripts/backup-database-cron.sh)" ;;
 esac
 
-drill_age="$(query "SELECT coalesce(extract(epoch FROM now() - max(finished_at))::bigint, -1) FROM ops.restore_drills WHERE ok")"
+drill_age="$(query "SELECT coalesce(extract(epoch FROM now() - last_ok_drill_at)::bigint, -1) FROM ops.backup_status")"
 if [[ "$drill_age" =~ ^[0-9]+$ ]] && ((drill_age <= 8 * 86400)); then report OK "restore drill" "last passed $((drill_age / 3600)) h ago"
 elif [[ "$drill_age" =~ ^[0-9]+$ ]]; then report WARN "restore drill" "last passed $((drill_age / 86400)) days ago: run scripts/restore-drill.sh (weekly)"
 else report WARN "restore drill" "none has passed yet: run scripts/restore-drill.sh after the first backup"; fi

@@ -96,13 +96,8 @@ ops_psql "$admin_url" -c "CREATE DATABASE \"$scratch\"" || fail "could not creat
 created=true
 restore_log="$(mktemp)"
 pg_restore --exit-on-error --jobs="${DRILL_JOBS:-2}" --dbname="$scratch_url" "$dump" 2>"$restore_log" &
-restore_pid=$!
-ticks=0
-while kill -0 "$restore_pid" 2>/dev/null; do
-  sleep 0.2
-  if ((++ticks % 50 == 0)); then ops_log "restoring: $(ops_psql "$scratch_url" -c "SELECT pg_size_pretty(pg_database_size(current_database()))" 2>/dev/null) so far"; fi
-done
-if ! wait "$restore_pid"; then
+restore_progress() { echo "restoring: $(ops_psql "$scratch_url" -c "SELECT pg_size_pretty(pg_database_size(current_database()))" 2>/dev/null) so far"; }
+if ! ops_wait $! restore_progress; then
   reason="$(grep -m1 -E 'error|ERROR' "$restore_log" || head -n1 "$restore_log")"
   rm -f "$restore_log"
   fail "pg_restore failed: ${reason:-no message}"
@@ -125,7 +120,7 @@ read -r migration pgboss < <(ops_psql "$scratch_url" -F ' ' -c "SELECT (SELECT m
   fail "migration version is $migration after restore, the manifest says $(jq -r .migration_version "$manifest")"
 [[ "$pgboss" == "$(jq -r .pgboss_schema_version "$manifest")" ]] ||
   fail "pg-boss schema version is $pgboss after restore, the manifest says $(jq -r .pgboss_schema_version "$manifest")"
-code_version=$(find "$(dirname "$0")/../migrations" -name '[0-9]*.sql' | wc -l)
+code_version=$(ops_code_migration_version)
 if ((migration < code_version)); then
   ops_log "note: the backup is at migration $migration and this code has $code_version; after a real restore run npm run migrate"
 fi

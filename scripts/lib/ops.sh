@@ -86,3 +86,18 @@ ops_age_seconds() { echo $(($(date -u +%s) - $(date -u -d "$1" +%s))); }
 
 # Seconds (one decimal) since a `date +%s%N` reading.
 ops_seconds_since() { awk -v ns="$(($(date +%s%N) - $1))" 'BEGIN { printf "%.1f", ns / 1e9 }'; }
+
+# ops_wait <pid> <command...>: waits for a background step, logging what <command> prints every
+# 10 s (how far it got), and returns the step's exit status.
+ops_wait() {
+  local pid="$1" ticks=0
+  shift
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 0.2
+    if ((++ticks % 50 == 0)) && kill -0 "$pid" 2>/dev/null; then ops_log "$("$@")"; fi
+  done
+  wait "$pid"
+}
+
+# The migration this code expects: how many numbered files migrations/ holds.
+ops_code_migration_version() { find "$OPS_ROOT/migrations" -name '[0-9][0-9][0-9][0-9]_*.sql' | wc -l; }
