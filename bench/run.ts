@@ -20,8 +20,8 @@ import { apiTokenCreate } from "../core/auth/api-tokens.ts";
 import { withOrg } from "../core/db/org-scope.ts";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { connectDatabase } from "../core/db/connect.ts";
-import { organisationCreate } from "../core/db/organisations.ts";
-import { releaseDatabase } from "../core/db/release.ts";
+import { organisationCreate } from "../core/accounts/organisations.ts";
+import { releaseDatabase } from "../core/ops/release.ts";
 import { withQueueEngine } from "../core/jobs/engine.ts";
 import { JobClient } from "../core/jobs/enqueue.ts";
 import { localEnv, ROOT_DIR } from "../scripts/lib/local-env.ts";
@@ -287,9 +287,8 @@ await runTool("bench", async () => {
   );
   const port = await freePort();
 
-  const floorsMet = await withQueueEngine(rawUrl, (rawBoss) =>
-    withQueueEngine(platformUrl, async (platformBoss) => {
-      const jobs = new JobClient(platformBoss);
+  const floorsMet = await withQueueEngine(rawUrl, async (rawBoss) => {
+      const jobs = new JobClient();
       const platform: Side = {
         name: "platform",
         url: platformUrl,
@@ -320,8 +319,8 @@ await runTool("bench", async () => {
           }),
         async enqueueBacklog() {
           for (let from = 0; from < JOBS; from += CHUNK) {
-            const batch = Array.from({ length: Math.min(CHUNK, JOBS - from) }, (_, k) => ({ type: PLATFORM_QUEUE, payload: payload(from + k), options: { orgId: org.id } }));
-            await jobs.enqueueMany(handles.owner, batch);
+            const batch = Array.from({ length: Math.min(CHUNK, JOBS - from) }, (_, k) => ({ type: PLATFORM_QUEUE, payload: payload(from + k) }));
+            await withOrg(handles.app, org.id, (trx) => jobs.enqueueMany(trx, batch));
           }
         },
         async send(i) {
@@ -367,8 +366,7 @@ await runTool("bench", async () => {
         log(`  slowest 1% (${l.slowest.count} jobs), mean ms: enqueue ${l.slowest.enqueue}, pickup ${l.slowest.pickup}, run+complete ${l.slowest.run}`);
       }
       return report(drain, latency);
-    }),
-  );
+  });
   await handles.close();
   return floorsMet ? 0 : 1;
 });

@@ -40,6 +40,7 @@ ops_need sha256sum "coreutils"
 ops_need jq "Debian package jq"
 
 url="$(ops_database_url)"
+ops_hide_password url
 mkdir -p "$dir"
 chmod 700 "$dir"
 started_ns=$(date +%s%N)
@@ -55,6 +56,7 @@ if [[ -e "$dump" || -e "$manifest" ]]; then
 fi
 
 cleanup() {
+  ops_cleanup
   rm -f "$partial" "$partial.manifest"
   if [[ -n "${COPROC_PID:-}" ]]; then kill "$COPROC_PID" 2>/dev/null || true; fi
 }

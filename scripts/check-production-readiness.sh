@@ -40,6 +40,7 @@ ops_need psql "Debian package postgresql-client"
 
 here="$(dirname "$0")"
 url="$(ops_database_url)"
+ops_hide_password url
 failures=0 warnings=0
 report() { # report <OK|WARN|FAIL> <check> <text>
   local mark

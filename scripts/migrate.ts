@@ -3,7 +3,7 @@
 // Without DATABASE_URL it provisions and migrates the local development database.
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { migrationStatus } from "../core/db/migrator.ts";
-import { releaseDatabase } from "../core/db/release.ts";
+import { releaseDatabase } from "../core/ops/release.ts";
 import { devDatabaseUrl } from "./lib/dev-database.ts";
 import { localEnv } from "./lib/local-env.ts";
 import { runTool, UsageError } from "./lib/run-tool.ts";
@@ -27,7 +27,7 @@ await runTool("migrate", async () => {
   const config = loadToolsConfig(localEnv(process.env));
   const url = await devDatabaseUrl(config, (line) => console.log(line));
   if (!args.includes("--status")) {
-    await releaseDatabase(url, (line) => console.log(line));
+    await releaseDatabase(url, (line) => console.log(line), { appPassword: config.APP_DATABASE_PASSWORD });
     return;
   }
   const status = await migrationStatus(url);

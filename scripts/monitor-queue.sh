@@ -22,6 +22,7 @@ crit="${2:-1000}"
 command -v psql >/dev/null || { echo "QUEUE UNKNOWN - needs psql (Debian package postgresql-client)"; exit 3; }
 
 url="$(ops_database_url)"
+ops_hide_password url
 if ! result="$(ops_psql "$url" -F '|' 2>&1 <<'SQL'
 WITH waiting AS (
   SELECT d.queue, sum(d.jobs) AS jobs, min(d.oldest_created_at) AS oldest

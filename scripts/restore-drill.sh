@@ -54,6 +54,7 @@ dump="${manifest%.manifest.json}.dump"
 [[ -f "$manifest" ]] || ops_die 2 "no manifest $manifest (a dump without its manifest cannot be checked)"
 
 url="$(ops_database_url)"
+ops_hide_password url
 scratch="gpt_drill_$(date -u +%Y%m%d%H%M%S)_$$"
 scratch_url="$(ops_url_for_database "$url" "$scratch")"
 admin_url="$(ops_url_for_database "$url" postgres)"

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { integer } from "../core/config/fields.ts";
 import { connectDatabase } from "../core/db/connect.ts";
-import { releaseDatabase } from "../core/db/release.ts";
+import { releaseDatabase } from "../core/ops/release.ts";
 import { DEMO_EMAIL, demoApiToken, ensureDemoOrganisation, ensureDemoUser } from "./lib/demo.ts";
 import { devDatabaseUrl } from "./lib/dev-database.ts";
 import { localEnvWithSecrets, ROOT_DIR } from "./lib/local-env.ts";
@@ -19,13 +19,23 @@ function step(message: string) {
   console.log(`start: ${message}`);
 }
 
+/** Whether a child is still running. A child killed by a signal has a signalCode and no exitCode. */
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** How a child ended, in words: "exited with code 1" or "was killed by SIGKILL". */
+function howItEnded(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `was killed by ${signal}` : `exited with code ${code}`;
+}
+
 /** Runs a child with its output prefixed, so two processes' logs stay readable in one terminal. */
 function launch(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   // Own process group: Ctrl-C in the terminal reaches only this script, which forwards one SIGTERM,
   // instead of every process at once (a second signal makes the worker skip its graceful drain).
   const child = spawn(process.execPath, args, { cwd: ROOT_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   process.on("exit", () => {
-    if (child.exitCode === null) child.kill("SIGTERM");
+    if (running(child)) child.kill("SIGTERM");
   });
   for (const stream of [child.stdout!, child.stderr!]) {
     let partial = "";
@@ -41,7 +51,7 @@ function launch(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProc
 async function waitUntilAnswering(name: string, url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new UsageError(`${name} exited with code ${child.exitCode} before it was ready; its output is above`);
+    if (!running(child)) throw new UsageError(`${name} ${howItEnded(child.exitCode, child.signalCode)} before it was ready; its output is above`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {
@@ -62,10 +72,10 @@ await runTool("start", async () => {
   step("[1/5] database");
   const url = await devDatabaseUrl(config, (line) => console.log(`  ${line}`));
   step("[2/5] migrations and queues");
-  await releaseDatabase(url, (line) => console.log(`  ${line}`));
+  await releaseDatabase(url, (line) => console.log(`  ${line}`), { appPassword: config.APP_DATABASE_PASSWORD });
 
   step("[3/5] demo organisation, user and API token");
-  const db = connectDatabase({ url, maxConnections: 2, applicationName: "gpt-platform:start" });
+  const db = connectDatabase({ url, appPassword: config.APP_DATABASE_PASSWORD, maxConnections: 2, applicationName: "gpt-platform:start" });
   const { organisation, token, demoUserCreated } = await (async () => {
     const { organisation, created } = await ensureDemoOrganisation(db.owner);
     console.log(`  ${created ? "created" : "found"} "${organisation.name}" (${organisation.id})`);
@@ -95,7 +105,7 @@ await runTool("start", async () => {
   const stopAll = (signal: NodeJS.Signals) => {
     for (const child of children) {
       // Once each: a second signal tells a process to skip its graceful shutdown.
-      if (child.exitCode !== null || signalled.has(child)) continue;
+      if (!running(child) || signalled.has(child)) continue;
       signalled.add(child);
       child.kill(signal);
     }
@@ -135,12 +145,18 @@ Ctrl-C stops everything.
 `);
 
   // Stay up while both children run; if one dies, stop the other and report it.
-  const first = await Promise.race(children.map((c, i) => new Promise<[number, number | null]>((resolve) => c.on("exit", (code) => resolve([i, code])))));
-  const [index, code] = first;
+  const exits = children.map(
+    (c) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      if (!running(c)) resolve({ code: c.exitCode, signal: c.signalCode });
+      else c.once("exit", (code, signal) => resolve({ code, signal }));
+    }),
+  );
+  const [index, first] = await Promise.race(exits.map((exit, i) => exit.then((result) => [i, result] as const)));
   stopAll("SIGTERM");
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on("exit", r)) : undefined)));
+  await Promise.all(exits);
   const name = index === 0 ? "worker" : "web app";
-  if (code === 0) return 0;
-  console.error(`start: the ${name} stopped with code ${code}; everything was shut down`);
+  // A clean stop: exit code 0, or the SIGTERM we forwarded on Ctrl-C.
+  if (first.code === 0 || (first.signal === "SIGTERM" && signalled.has(children[index]!))) return 0;
+  console.error(`start: the ${name} ${howItEnded(first.code, first.signal)}; the other process was stopped too. Its output is above; fix the cause and run npm start again.`);
   return 1;
 });

@@ -8,7 +8,7 @@ import { apiTokenCreate } from "../core/auth/api-tokens.ts";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { connectDatabase } from "../core/db/connect.ts";
 import { isUuid, withOrg } from "../core/db/org-scope.ts";
-import { organisationBySlug } from "../core/db/organisations.ts";
+import { organisationBySlug } from "../core/accounts/organisations.ts";
 import { devDatabaseUrl } from "./lib/dev-database.ts";
 import { localEnv } from "./lib/local-env.ts";
 import { runTool, UsageError } from "./lib/run-tool.ts";
@@ -52,7 +52,7 @@ await runTool("token", async () => {
     throw new UsageError("JWT_SECRET is not set: set it (at least 32 characters), or run npm start once to generate local secrets");
   }
   const url = await devDatabaseUrl(config, () => {});
-  const db = connectDatabase({ url, maxConnections: 1, applicationName: "gpt-platform:token" });
+  const db = connectDatabase({ url, appPassword: config.APP_DATABASE_PASSWORD, maxConnections: 1, applicationName: "gpt-platform:token" });
   try {
     // Operator tool: resolves the slug as the owner, across tenants.
     const organisation = isUuid(values.org) ? { id: values.org } : await organisationBySlug(db.owner, values.org);

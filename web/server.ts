@@ -84,11 +84,24 @@ async function serveMetrics(request: IncomingMessage, response: ServerResponse):
   response.end(text);
 }
 
-/** The client's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
+/**
+ * The client's address. Behind TRUST_PROXY proxies, each appended the address it received from to
+ * X-Forwarded-For; the client's is the one that many hops from the socket. Anything left of it
+ * was written by the client and is ignored (it would let anyone pick their own rate-limit key).
+ */
 function clientIp(request: IncomingMessage): string {
-  const forwarded = config.TRUST_PROXY ? request.headers["x-forwarded-for"] : undefined;
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-  return first || request.socket.remoteAddress || "unknown";
+  const socket = request.socket.remoteAddress ?? "unknown";
+  if (config.TRUST_PROXY === 0) return socket;
+  const header = request.headers["x-forwarded-for"];
+  const forwarded = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((a) => a.trim()).filter(Boolean);
+  const chain = [...forwarded, socket];
+  return chain[Math.max(0, chain.length - 1 - config.TRUST_PROXY)]!;
+}
+
+/** X-Forwarded-Host as our nearest proxy set it (the last value), when proxies are trusted. */
+function forwardedHost(request: IncomingMessage): string {
+  if (config.TRUST_PROXY === 0) return "";
+  return String(request.headers["x-forwarded-host"] ?? "").split(",").at(-1)?.trim() ?? "";
 }
 
 /** Files under build/web/client; hashed /assets/ files are cached for a year. */
@@ -115,8 +128,7 @@ function isCrossSiteMutation(request: IncomingMessage): boolean {
   if (request.method === "GET" || request.method === "HEAD") return false;
   const origin = request.headers.origin;
   if (!origin) return false;
-  const forwardedHost = config.TRUST_PROXY ? String(request.headers["x-forwarded-host"] ?? "").split(",")[0]?.trim() : "";
-  const host = forwardedHost || request.headers.host;
+  const host = forwardedHost(request) || request.headers.host;
   try {
     return origin === "null" || new URL(origin).host !== host;
   } catch {

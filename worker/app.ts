@@ -51,7 +51,9 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
   const app = Fastify({
     loggerInstance: createLogger("worker", config.LOG_LEVEL, options.logStream),
     genReqId: (request) => requestId(request.headers["x-request-id"]),
-    trustProxy: config.TRUST_PROXY,
+    // The first TRUST_PROXY hops from the socket are our proxies; the address before them is the
+    // client's. Entries further left in X-Forwarded-For are the client's own claims.
+    trustProxy: config.TRUST_PROXY === 0 ? false : (_address: string, hop: number) => hop < config.TRUST_PROXY,
     return503OnClosing: true,
     // One line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

@@ -44,7 +44,12 @@ export async function invitationCreate(trx: OrgTransaction, input: { orgId: stri
 }
 
 export async function invitationsList(trx: OrgTransaction): Promise<InvitationView[]> {
-  const rows = await trx.selectFrom("app.invitations").selectAll().orderBy("created_at", "desc").limit(100).execute();
+  const rows = await trx
+    .selectFrom("app.invitations")
+    .select(["id", "email", "role", "created_at", "expires_at", "accepted_at", "revoked_at"])
+    .orderBy("created_at", "desc")
+    .limit(100)
+    .execute();
   const now = Date.now();
   return rows.map((r) => ({
     id: r.id,
@@ -94,17 +99,36 @@ export async function invitationAccept(db: OwnerDatabase, token: string, user: {
   return db.transaction().execute(async (trx) => {
     const invitation = await invitationByToken(trx, token);
     if (!invitation) throw new InvitationInvalidError();
-    if (normaliseEmail(user.email) !== invitation.email) {
-      throw new InvitationInvalidError(`this invitation is for ${invitation.email}; sign in with that address to accept it`);
-    }
-    await trx
-      .insertInto("app.memberships")
-      .values({ org_id: invitation.orgId, user_id: user.id, role: invitation.role })
-      .onConflict((oc) => oc.columns(["org_id", "user_id"]).doNothing())
-      .execute();
-    await trx.updateTable("app.invitations").set({ accepted_at: sql`now()` }).where("id", "=", invitation.id).execute();
-    return invitation;
+    return invitationAcceptPending(trx, invitation.id, user);
   });
+}
+
+/**
+ * Accepts the open invitation `invitationId` for `user`, in the caller's owner transaction (a
+ * confirmed sign-up from an invitation, or invitationAccept): only the person it names may.
+ */
+export async function invitationAcceptPending(trx: OwnerHandle, invitationId: string, user: { id: string; email: string }): Promise<PendingInvitation> {
+  const row = await trx
+    .selectFrom("app.invitations as i")
+    .innerJoin("app.organisations as o", "o.id", "i.org_id")
+    .select(["i.id", "i.org_id", "o.name", "i.email", "i.role"])
+    .where("i.id", "=", invitationId)
+    .where("i.accepted_at", "is", null)
+    .where("i.revoked_at", "is", null)
+    .where("i.expires_at", ">", sql<Date>`now()`)
+    .forUpdate("i")
+    .executeTakeFirst();
+  if (!row) throw new InvitationInvalidError();
+  if (normaliseEmail(user.email) !== row.email) {
+    throw new InvitationInvalidError(`this invitation is for ${row.email}; sign in with that address to accept it`);
+  }
+  await trx
+    .insertInto("app.memberships")
+    .values({ org_id: row.org_id, user_id: user.id, role: row.role })
+    .onConflict((oc) => oc.columns(["org_id", "user_id"]).doNothing())
+    .execute();
+  await trx.updateTable("app.invitations").set({ accepted_at: sql`now()` }).where("id", "=", row.id).execute();
+  return { id: row.id, orgId: row.org_id, orgName: row.name, email: row.email, role: row.role as Role };
 }
 
 /** Deletes invitations that expired more than 30 days ago (accepted ones live on as memberships). */

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { OrgTransaction } from "../db/org-scope.ts";
 import type { Role } from "./users.ts";
 
@@ -28,10 +29,33 @@ export class LastOwnerError extends Error {
   }
 }
 
-/** Removes a member; the last owner cannot be removed. */
-export async function memberRemove(trx: OrgTransaction, userId: string): Promise<boolean> {
-  const owners = await trx.selectFrom("app.memberships").select("user_id").where("role", "=", "owner").execute();
-  if (owners.length === 1 && owners[0]!.user_id === userId) throw new LastOwnerError();
-  const result = await trx.deleteFrom("app.memberships").where("user_id", "=", userId).executeTakeFirst();
-  return Number(result.numDeletedRows) === 1;
+export class OwnerOnlyError extends Error {
+  constructor() {
+    super("only an owner can remove an owner");
+    this.name = "OwnerOnlyError";
+  }
+}
+
+/**
+ * Removes a member on behalf of `actorRole` (an owner or admin): only owners remove owners. The
+ * database keeps the last owner (and revokes the API tokens the member created); its refusal
+ * becomes LastOwnerError.
+ */
+export async function memberRemove(trx: OrgTransaction, userId: string, actorRole: Role): Promise<boolean> {
+  const target = await trx.selectFrom("app.memberships").select("role").where("user_id", "=", userId).executeTakeFirst();
+  if (!target) return false;
+  if (target.role === "owner" && actorRole !== "owner") throw new OwnerOnlyError();
+  // A savepoint, so that the database's refusal leaves the caller's transaction usable (and
+  // committable) for the answer that explains it.
+  await sql`SAVEPOINT member_remove`.execute(trx);
+  try {
+    const result = await trx.deleteFrom("app.memberships").where("user_id", "=", userId).executeTakeFirst();
+    await sql`RELEASE SAVEPOINT member_remove`.execute(trx);
+    return Number(result.numDeletedRows) === 1;
+  } catch (error) {
+    await sql`ROLLBACK TO SAVEPOINT member_remove`.execute(trx);
+    // migrations/0009's membership_removed trigger.
+    if ((error as { constraint?: string }).constraint === "memberships_last_owner") throw new LastOwnerError();
+    throw error;
+  }
 }

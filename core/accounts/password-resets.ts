@@ -38,7 +38,7 @@ export async function passwordResetIsValid(db: OwnerDatabase, token: string): Pr
   return row !== undefined;
 }
 
-/** Sets the new password, spends the token, and ends every session of the user. */
+/** Sets the new password, spends the token (and any other of the user's), and ends every session of the user. */
 export async function passwordResetComplete(db: OwnerDatabase, token: string, newPassword: string): Promise<{ userId: string }> {
   const reset = await db
     .updateTable("app.password_resets")
@@ -49,6 +49,8 @@ export async function passwordResetComplete(db: OwnerDatabase, token: string, ne
     .returning("user_id")
     .executeTakeFirst();
   if (!reset) throw new ResetTokenInvalidError();
+  // Every other link of this user is spent too: an older mail must not reset the new password.
+  await db.updateTable("app.password_resets").set({ used_at: sql`now()` }).where("user_id", "=", reset.user_id).where("used_at", "is", null).execute();
   await setPassword(db, reset.user_id, newPassword);
   await sessionsRevokeForUser(db, reset.user_id);
   return { userId: reset.user_id };

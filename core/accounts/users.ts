@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
-import type { OwnerDatabase } from "../db/connect.ts";
+import type { OwnerDatabase, OwnerHandle } from "../db/connect.ts";
+import { organisationCreateWithOwner } from "./organisations.ts";
 import { hashPassword } from "./passwords.ts";
 
 /**
@@ -83,44 +84,29 @@ export interface SignUp {
 /** Creates the user, their first organisation and their owner membership, all or nothing. */
 export async function signUp(db: OwnerDatabase, input: SignUp): Promise<{ user: User; orgId: string }> {
   const passwordHash = await hashPassword(input.password);
-  try {
-    return await db.transaction().execute(async (trx) => {
-      const user = await trx
-        .insertInto("app.users")
-        .values({ email: normaliseEmail(input.email), display_name: input.displayName, password_hash: passwordHash, password_changed_at: sql`now()` })
-        .returning(["id", "email", "display_name", "password_hash"])
-        .executeTakeFirstOrThrow();
-      const org = await trx
-        .insertInto("app.organisations")
-        .values({ name: input.organisationName, slug: slugFor(input.organisationName) })
-        .returning("id")
-        .executeTakeFirstOrThrow();
-      await trx.insertInto("app.memberships").values({ org_id: org.id, user_id: user.id, role: "owner" }).execute();
-      return {
-        user: { id: user.id, email: user.email, displayName: user.display_name, passwordHash: user.password_hash },
-        orgId: org.id,
-      };
-    });
-  } catch (error) {
-    if ((error as { code?: string; constraint?: string }).code === "23505" && (error as { constraint?: string }).constraint === "users_email_lower_key") {
-      throw new AccountExistsError();
-    }
-    throw error;
-  }
+  return db.transaction().execute(async (trx) => {
+    const user = await userInsert(trx, { email: input.email, displayName: input.displayName, passwordHash });
+    const organisation = await organisationCreateWithOwner(trx, { name: input.organisationName, slug: slugFor(input.organisationName), ownerId: user.id });
+    return { user, orgId: organisation.id };
+  });
 }
 
 /** A user without an organisation of their own yet (someone accepting an invitation). */
 export async function createUser(db: OwnerDatabase, input: { email: string; password: string; displayName: string }): Promise<User> {
-  const passwordHash = await hashPassword(input.password);
+  return userInsert(db, { email: input.email, displayName: input.displayName, passwordHash: await hashPassword(input.password) });
+}
+
+/** Inserts an account whose password is already hashed; AccountExistsError when the address is taken. */
+export async function userInsert(db: OwnerHandle, input: { email: string; displayName: string; passwordHash: string }): Promise<User> {
   try {
     const row = await db
       .insertInto("app.users")
-      .values({ email: normaliseEmail(input.email), display_name: input.displayName, password_hash: passwordHash, password_changed_at: sql`now()` })
+      .values({ email: normaliseEmail(input.email), display_name: input.displayName, password_hash: input.passwordHash, password_changed_at: sql`now()` })
       .returning(["id", "email", "display_name", "password_hash"])
       .executeTakeFirstOrThrow();
     return { id: row.id, email: row.email, displayName: row.display_name, passwordHash: row.password_hash };
   } catch (error) {
-    if ((error as { code?: string }).code === "23505") throw new AccountExistsError();
+    if ((error as { code?: string; constraint?: string }).constraint === "users_email_lower_key") throw new AccountExistsError();
     throw error;
   }
 }

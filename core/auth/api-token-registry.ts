@@ -1,6 +1,6 @@
 import type { OwnerDatabase } from "../db/connect.ts";
 import { PgListener } from "../db/listener.ts";
-import { API_TOKEN_REVOKED_CHANNEL, apiTokenIsActive } from "./api-tokens.ts";
+import { API_TOKEN_REVOKED_CHANNEL, apiTokenState } from "./api-tokens.ts";
 
 /** How long a token's state is trusted without a notification, should one ever be missed. */
 const CACHE_TTL_MS = 60_000;
@@ -14,8 +14,11 @@ const CACHE_TTL_MS = 60_000;
 export class ApiTokenRegistry {
   readonly #db: OwnerDatabase;
   readonly #listener: PgListener;
-  /** By token id (what a revocation names); the organisation is checked on every hit. */
-  readonly #cache = new Map<string, { orgId: string; active: boolean; until: number }>();
+  /**
+   * By token id (what a revocation names), holding the organisation the token's row belongs to, so
+   * a token that names another organisation is refused without touching the real one's entry.
+   */
+  readonly #cache = new Map<string, { orgId: string | undefined; active: boolean; until: number }>();
   /** Bumped by every revocation and reconnect: a lookup that straddles one must not be cached. */
   #generation = 0;
 
@@ -27,7 +30,7 @@ export class ApiTokenRegistry {
       channels: [{ name: API_TOKEN_REVOKED_CHANNEL }],
       onNotification: (_channel, jti) => {
         this.#generation++;
-        if (jti) this.#cache.set(jti, { orgId: this.#cache.get(jti)?.orgId ?? "", active: false, until: Date.now() + CACHE_TTL_MS });
+        if (jti) this.#cache.set(jti, { orgId: this.#cache.get(jti)?.orgId, active: false, until: Date.now() + CACHE_TTL_MS });
       },
       onListening: () => {
         this.#generation++;
@@ -45,21 +48,19 @@ export class ApiTokenRegistry {
     return this.#listener.start();
   }
 
+  /** Whether token `jti` is live and belongs to `orgId` (the organisation its JWT names). */
   async isActive(jti: string, orgId: string): Promise<boolean> {
     const cached = this.#cache.get(jti);
-    if (cached && cached.until > Date.now()) {
-      if (!cached.active) return false;
-      if (cached.orgId === orgId) return true;
-    }
+    if (cached && cached.until > Date.now()) return cached.active && cached.orgId === orgId;
     // While notifications are not flowing, ask the database every time.
     const generation = this.#generation;
-    const active = await apiTokenIsActive(this.#db, jti, orgId);
+    const state = await apiTokenState(this.#db, jti);
     // A revocation that arrived during the lookup may postdate what it read: answer, but do not cache.
     if (this.#listener.connected && generation === this.#generation) {
       if (this.#cache.size > 50_000) this.#cache.clear();
-      this.#cache.set(jti, { orgId, active, until: Date.now() + CACHE_TTL_MS });
+      this.#cache.set(jti, { orgId: state?.orgId, active: state?.active ?? false, until: Date.now() + CACHE_TTL_MS });
     }
-    return active;
+    return (state?.active ?? false) && state?.orgId === orgId;
   }
 
   stop(): Promise<void> {

@@ -10,18 +10,23 @@ import { z } from "zod";
 export const API_SCOPES = ["jobs:read", "jobs:write"] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
+export const API_TOKEN_ALGORITHM = "HS256";
+export const API_TOKEN_AUDIENCE = "gpt-platform:jobs-api";
+
 export const apiTokenClaims = z.object({
   sub: z.string().min(1),
   org: z.uuid(),
   scopes: z.array(z.enum(API_SCOPES)),
   jti: z.string().min(1),
+  // Required, not merely checked when present: a token without an audience may be meant for anything.
+  aud: z.union([z.literal(API_TOKEN_AUDIENCE), z.array(z.string()).refine((a) => a.includes(API_TOKEN_AUDIENCE))], {
+    error: `must name the audience ${API_TOKEN_AUDIENCE}`,
+  }),
   iat: z.number().optional(),
   exp: z.number(),
 });
 export type ApiTokenClaims = z.output<typeof apiTokenClaims>;
 
-export const API_TOKEN_ALGORITHM = "HS256";
-export const API_TOKEN_AUDIENCE = "gpt-platform:jobs-api";
 
 export interface SignApiTokenOptions {
   orgId: string;

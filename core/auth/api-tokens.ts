@@ -65,17 +65,18 @@ export async function apiTokenRevoke(trx: OrgTransaction, id: string): Promise<b
   return true;
 }
 
-/** Whether token `jti` of organisation `orgId` exists, is not revoked and has not expired (operator read). */
-export async function apiTokenIsActive(db: OwnerDatabase, jti: string, orgId: string): Promise<boolean> {
+/**
+ * Token `jti`'s organisation and whether it may be used (exists, not revoked, not expired), or
+ * undefined when there is no such token (operator read: the token names its organisation, which
+ * is checked against this, never taken from it).
+ */
+export async function apiTokenState(db: OwnerDatabase, jti: string): Promise<{ orgId: string; active: boolean } | undefined> {
   const row = await db
     .selectFrom("app.api_tokens")
-    .select("id")
+    .select(["org_id", sql<boolean>`revoked_at IS NULL AND expires_at > now()`.as("active")])
     .where("id", "=", jti)
-    .where("org_id", "=", orgId)
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", sql<Date>`now()`)
     .executeTakeFirst();
-  return row !== undefined;
+  return row && { orgId: row.org_id, active: row.active };
 }
 
 /**

@@ -58,3 +58,20 @@ export const sentryDsn = z
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) && new URL(v).username !== "", {
     error: "must be a Sentry DSN such as https://<key>@<host>/<project>",
   });
+
+/** gpt_app's database password (the release step sets it; the processes log in with it). */
+export const appDatabasePassword = z
+  .string()
+  .min(16, { error: "must be at least 16 characters; generate one with: openssl rand -base64 32" })
+  .refine((v) => !/\s/.test(v), { error: "must not contain spaces" });
+
+/**
+ * TRUST_PROXY: how many proxies in front of the process append to X-Forwarded-For. "false" (0)
+ * ignores the header; "true" means one; a number says how many. The client's address is then the
+ * entry that many hops from the right: entries further left are whatever the client sent, so
+ * trusting the leftmost one would let anyone choose their own address (and rate-limit key).
+ */
+export const proxyHops = z
+  .enum(["true", "false", "0", "1", "2", "3", "4", "5"], { error: 'must be "false", "true" (one proxy) or the number of proxies in front (0-5)' })
+  .optional()
+  .transform((v) => (v === undefined || v === "false" ? 0 : v === "true" ? 1 : Number(v)));

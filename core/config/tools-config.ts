@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { integer, logLevel, postgresUrl, redisUrl, secret } from "./fields.ts";
+import { appDatabasePassword, integer, logLevel, postgresUrl, redisUrl, secret } from "./fields.ts";
 import { parseEnv, type Env } from "./parse-env.ts";
 
 /**
@@ -10,6 +10,8 @@ export const toolsSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   TEST_DATABASE_URL: postgresUrl.optional(),
   TEST_REDIS_URL: redisUrl.optional(),
+  /** gpt_app's password: the release step sets it, and the tools log in with it. */
+  APP_DATABASE_PASSWORD: appDatabasePassword.optional(),
   JWT_SECRET: secret("signs API tokens").optional(),
   ENCRYPTION_KEY: secret("encrypts integration secrets at rest").optional(),
   SESSION_SECRET: secret("signs the web app's CSRF tokens").optional(),

@@ -1,15 +1,18 @@
 import { z } from "zod";
-import { flag, host, integer, logLevel, postgresUrl, redisUrl, secret, sentryDsn } from "./fields.ts";
+import { appDatabasePassword, proxyHops, flag, host, integer, logLevel, postgresUrl, redisUrl, secret, sentryDsn } from "./fields.ts";
 import { parseEnv, type Env } from "./parse-env.ts";
 
 export const workerSchema = z.object({
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_MAX: integer({ min: 2, max: 500, default: 20 }),
+  /** Where tenant queries log in as gpt_app; derived from DATABASE_URL and APP_DATABASE_PASSWORD when unset. */
+  APP_DATABASE_URL: postgresUrl.optional(),
+  APP_DATABASE_PASSWORD: appDatabasePassword.optional(),
   JWT_SECRET: secret("signs and verifies API tokens"),
   ENCRYPTION_KEY: secret("encrypts integration secrets at rest"),
   HOST: host,
   PORT: integer({ min: 0, max: 65535, default: 3001 }),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: proxyHops,
   LOG_LEVEL: logLevel,
   JOB_CONCURRENCY: integer({ min: 1, max: 1000, default: 10 }),
   JOB_FETCH_LOOPS: integer({ min: 1, max: 16, default: 4 }),

@@ -9,6 +9,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
 
 const VERSION = "v1";
 const IV_BYTES = 12;
+/** GCM's full tag. Node accepts shorter tags unless told the length, and a 4-byte tag is forgeable. */
+const TAG_BYTES = 16;
 
 export class SecretBoxError extends Error {
   constructor(message: string) {
@@ -38,10 +40,12 @@ export class SecretBox {
     if (version !== VERSION || !iv || body === undefined || !tag) {
       throw new SecretBoxError(`not a sealed secret of format ${VERSION}`);
     }
+    const tagBytes = Buffer.from(tag, "base64url");
+    if (tagBytes.length !== TAG_BYTES) throw new SecretBoxError("secret could not be decrypted: its authentication tag is not 16 bytes");
     try {
-      const decipher = createDecipheriv("aes-256-gcm", this.#key, Buffer.from(iv, "base64url"));
+      const decipher = createDecipheriv("aes-256-gcm", this.#key, Buffer.from(iv, "base64url"), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(context, "utf8"));
-      decipher.setAuthTag(Buffer.from(tag, "base64url"));
+      decipher.setAuthTag(tagBytes);
       return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
     } catch {
       // Same message for a wrong key, a wrong context and tampering: none of them should tell an attacker more.

@@ -1,13 +1,8 @@
 import pg from "pg";
 import { Kysely, PostgresDialect, type Transaction } from "kysely";
+import { appDatabaseUrl } from "./app-role.ts";
+import { TenantScopeSigner } from "./tenant-scope.ts";
 import type { DB } from "./types.ts";
-
-/**
- * The role application queries run as. It owns nothing and cannot bypass row-level security, so a
- * query that forgets its organisation filter sees no tenant rows instead of every tenant's rows.
- * Created by migrations/0001; the connecting user is granted membership so it can switch into it.
- */
-export const APP_ROLE = "gpt_app";
 
 export type Database = Kysely<DB>;
 
@@ -21,7 +16,7 @@ export type OwnerDatabase = Database & { readonly __role: "owner" };
 export type OwnerHandle = OwnerDatabase | Transaction<DB>;
 
 export interface DatabaseHandles {
-  /** Runs as APP_ROLE on every connection: use for anything that touches tenant data. */
+  /** Logs in as gpt_app (APP_ROLE): use for anything that touches tenant data, through withOrg. */
   app: AppDatabase;
   /**
    * Runs as the connecting (owning) user: migrations, the queue engine, operator tables in `ops`.
@@ -34,7 +29,12 @@ export interface DatabaseHandles {
 }
 
 export interface ConnectOptions {
+  /** The owner's URL (DATABASE_URL). */
   url: string;
+  /** Where gpt_app logs in (APP_DATABASE_URL); derived from `url` and `appPassword` when unset. */
+  appUrl?: string;
+  /** gpt_app's password for the derived URL (APP_DATABASE_PASSWORD); none for trust/peer auth. */
+  appPassword?: string;
   /** Connections for the app pool; the owner pool gets a small fixed share. */
   maxConnections: number;
   applicationName: string;
@@ -43,16 +43,13 @@ export interface ConnectOptions {
 export interface PoolOptions {
   max: number;
   applicationName: string;
-  role?: string;
   /** Planner or session settings for every connection, e.g. { enable_seqscan: "off" }. */
   settings?: Record<string, string>;
 }
 
 export function createPool(url: string, options: PoolOptions): pg.Pool {
-  // Startup options apply at session start, before any query can run: no code path can use one of
-  // these connections as the owner by mistake (an on-connect SET ROLE would race the first query).
-  const settings = { ...(options.role ? { role: options.role } : {}), ...options.settings };
-  const startup = Object.entries(settings).map(([key, value]) => `-c ${key}=${value}`).join(" ");
+  // Startup options apply at session start, before any query can run.
+  const startup = Object.entries(options.settings ?? {}).map(([key, value]) => `-c ${key}=${value}`).join(" ");
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
@@ -67,15 +64,26 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/** Signs the organisation scopes of each app handle (withOrg finds it here). */
+const signers = new WeakMap<AppDatabase, TenantScopeSigner>();
+
+export function scopeSignerOf(db: AppDatabase): TenantScopeSigner {
+  const signer = signers.get(db);
+  if (!signer) throw new TypeError("this database handle was not opened by connectDatabase, so it cannot scope to an organisation");
+  return signer;
+}
+
 export function connectDatabase(options: ConnectOptions): DatabaseHandles {
-  const appPool = createPool(options.url, {
+  // gpt_app logs in as itself (not the owner switching role), so SQL on these connections has no
+  // stronger session user to SET ROLE back to.
+  const appPool = createPool(options.appUrl ?? appDatabaseUrl(options.url, options.appPassword), {
     max: options.maxConnections,
     applicationName: `${options.applicationName}:app`,
-    role: APP_ROLE,
   });
   const ownerPool = createPool(options.url, { max: 4, applicationName: `${options.applicationName}:owner` });
   const app = new Kysely<DB>({ dialect: new PostgresDialect({ pool: appPool }) }) as AppDatabase;
   const owner = new Kysely<DB>({ dialect: new PostgresDialect({ pool: ownerPool }) }) as OwnerDatabase;
+  signers.set(app, new TenantScopeSigner(owner));
   let closed: Promise<void> | undefined;
   return {
     app,

@@ -200,6 +200,19 @@ export interface AppSessions {
   user_id: string;
 }
 
+export interface AppSignupRequests {
+  created_at: Generated<Timestamp>;
+  display_name: string;
+  email: string;
+  expires_at: Timestamp;
+  id: Generated<string>;
+  invitation_id: string | null;
+  organisation_name: string | null;
+  password_hash: string;
+  token_hash: Buffer;
+  used_at: Timestamp | null;
+}
+
 export interface AppUsers {
   created_at: Generated<Timestamp>;
   display_name: string | null;
@@ -415,6 +428,13 @@ export interface OpsStuckJobs {
   started_at: Timestamp | null;
 }
 
+export interface OpsTenantScopeKeys {
+  created_at: Generated<Timestamp>;
+  id: Generated<number>;
+  key: Buffer;
+  retired_at: Timestamp | null;
+}
+
 export interface OpsUsageDaily {
   completed: Int8 | null;
   day: Timestamp | null;
@@ -464,6 +484,7 @@ export interface DB {
   "app.queue_depth": AppQueueDepth;
   "app.queue_stats_24h": AppQueueStats24h;
   "app.sessions": AppSessions;
+  "app.signup_requests": AppSignupRequests;
   "app.users": AppUsers;
   "app.workers_alive": AppWorkersAlive;
   "ops.backfills": OpsBackfills;
@@ -484,6 +505,7 @@ export interface DB {
   "ops.restore_drills": OpsRestoreDrills;
   "ops.schema_migrations": OpsSchemaMigrations;
   "ops.stuck_jobs": OpsStuckJobs;
+  "ops.tenant_scope_keys": OpsTenantScopeKeys;
   "ops.usage_daily": OpsUsageDaily;
   "ops.worker_instances": OpsWorkerInstances;
   "ops.workers_alive": OpsWorkersAlive;

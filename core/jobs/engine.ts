@@ -4,11 +4,13 @@ import { PgBoss } from "pg-boss";
 export const QUEUE_SCHEMA = "pgboss";
 
 /**
- * pg-boss's NOTIFY channel for QUEUE_SCHEMA (plans.notifyChannelSql in 12.35); the payload is the
- * queue name. SQL enqueue has the same expression as ops.queue_notify_channel() (a test compares).
+ * pg-boss's NOTIFY channel for QUEUE_SCHEMA, as an SQL expression; the payload is the queue name.
+ * The expression itself (plans.notifyChannelSql in 12.35) is written once, in
+ * ops.queue_notify_channel() (migrations/0006), which SQL enqueue uses too; test/worker/job-sql.test.ts
+ * checks that pg-boss's own send() notifies on it.
  */
 export function notifyChannelSql(): string {
-  return `('pgboss_' || left(encode(sha224('${QUEUE_SCHEMA}'::bytea), 'hex'), 24))`;
+  return "ops.queue_notify_channel()";
 }
 
 export interface QueueEngineOptions {

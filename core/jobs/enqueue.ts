@@ -1,17 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { fromKysely, type JobInsert, type PgBoss } from "pg-boss";
-import { sql, type Kysely } from "kysely";
-import type pg from "pg";
-import type { AppDatabase } from "../db/connect.ts";
+import { sql } from "kysely";
 import type { z } from "zod";
-import { orgIdOf, isUuid, withOrg, type OrgTransaction } from "../db/org-scope.ts";
-import type { DB } from "../db/types.ts";
+import type { AppDatabase } from "../db/connect.ts";
+import { inOrgStatement, type OrgTransaction } from "../db/org-scope.ts";
 import { findJobType, jobTypeNames, type JobTypeByName, type JobTypeName } from "./catalogue.ts";
 import type { JobType } from "./define-job.ts";
 import { fieldProblems, IdempotencyConflictError, JobNotQueuedError, PayloadInvalidError, UnknownJobTypeError } from "./errors.ts";
-import { jobPayloadMatches } from "./job-queries.ts";
-import { jobIdForIdempotencyKey } from "./idempotency.ts";
-import { preparedStatementAdapter } from "./prepared-adapter.ts";
+import { storableJsonProblem } from "./storable-json.ts";
 
 export interface EnqueueOptions {
   /** Higher runs first. */
@@ -22,8 +16,6 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   /** For singleton-style queue policies: at most one job per key in the states the policy covers. */
   singletonKey?: string;
-  /** Required when `db` is not an org-scoped transaction from withOrg; must match it when it is. */
-  orgId?: string;
 }
 
 export interface EnqueueRequest {
@@ -49,213 +41,149 @@ export class BulkEnqueueError extends Error {
   }
 }
 
-type Handle = Kysely<DB>;
-
-/**
- * The one way jobs enter the system. It validates the payload against the job type's schema and
- * sends it through pg-boss on the caller's own connection or transaction, so a job and the rows
- * it is about commit together or not at all. Every job carries its organisation (pg-boss group id).
- */
-/** What enqueueStandalone needs: the app role's pool (to insert) and handle (to check idempotency). */
-export interface StandaloneEnqueue {
-  pool: pg.Pool;
-  db: AppDatabase;
+/** A job as app.enqueue_many takes it (migrations/0009): the organisation comes from the scope. */
+interface SqlJob {
+  type: string;
+  payload: unknown;
+  options: { priority?: number; startAfter?: string | number; idempotencyKey?: string; singletonKey?: string };
 }
 
-export class JobClient {
-  readonly #boss: PgBoss;
-  readonly #standalone: StandaloneEnqueue | undefined;
+interface SqlResult {
+  ord: number;
+  id: string;
+  created: boolean;
+}
 
-  constructor(boss: PgBoss, standalone?: StandaloneEnqueue) {
-    this.#boss = boss;
-    this.#standalone = standalone;
+/**
+ * The one way jobs enter the system. It validates each payload against its job type's schema,
+ * then calls app.enqueue_many inside the caller's organisation-scoped transaction, so a job and
+ * the rows it is about commit together or not at all. That function (security definer) writes
+ * pg-boss's rows for the organisation of the verified scope: the application role has no access
+ * to pg-boss's tables, so no SQL it runs can queue a job for another organisation.
+ */
+export class JobClient {
+  readonly #db: AppDatabase | undefined;
+
+  /** `db` (the app handle) is needed only by enqueueStandalone. */
+  constructor(db?: AppDatabase) {
+    this.#db = db;
   }
 
   enqueue<N extends JobTypeName>(
-    db: Handle,
+    trx: OrgTransaction,
     type: N,
     payload: z.input<JobTypeByName<N>["payload"]>,
     options?: EnqueueOptions,
   ): Promise<EnqueueResult>;
-  enqueue(db: Handle, type: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
-  async enqueue(db: Handle, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const scopedOrg = orgIdOf(db);
-    const job = checkedJob(scopedOrg, { type, payload, options });
-    // The job and its index row commit together: on a plain handle, in a transaction of our own.
-    if (!db.isTransaction) {
-      return db.transaction().execute(async (trx) => {
-        await scoped(trx, job.options.group.id);
-        return this.#send(trx, type, job, (id) => jobPayloadMatches(trx as OrgTransaction, id, type, job.data));
-      });
-    }
-    // Within an organisation's transaction a repeated idempotency key can be checked against the
-    // first job's payload; on any other handle the caller vouches for the repeat.
-    const samePayload = scopedOrg ? (id: string) => jobPayloadMatches(db as OrgTransaction, id, type, job.data) : undefined;
-    return this.#send(db, type, job, samePayload);
-  }
-
-  async #send(trx: Handle, type: string, job: CheckedJob, samePayload: ((id: string) => Promise<boolean>) | undefined): Promise<EnqueueResult> {
-    const sent = await this.#boss.send(type, job.data as object, { ...job.options, db: fromKysely(trx) });
-    if (sent) await jobRefsInsert(trx, [{ orgId: job.options.group.id, jobId: sent, type }]);
-    return settled(type, job, sent, samePayload);
+  enqueue(trx: OrgTransaction, type: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
+  async enqueue(trx: OrgTransaction, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const job = checkedJob({ type, payload, options });
+    const [result] = await single(() => sendAll(trx, [job]));
+    return settled(job, result!);
   }
 
   /**
-   * Sends one job as the app role on a connection of its own, for callers with nothing else to
-   * commit (the jobs API), where the organisation comes from a verified token. Three round trips:
-   * one simple query opens the transaction, scopes it and indexes the job; pg-boss's insert runs
-   * as a prepared statement; then COMMIT. Everything else about it matches enqueue().
+   * Sends one job for an organisation in a statement of its own: one round trip, for callers with
+   * nothing else to commit (the jobs API), where the organisation comes from a verified token.
    */
-  async enqueueStandalone(orgId: string, type: string, payload: unknown, options: Omit<EnqueueOptions, "orgId"> = {}): Promise<EnqueueResult> {
-    const standalone = this.#standalone;
-    if (!standalone) throw new TypeError("enqueueStandalone needs the app pool: construct JobClient with { pool, db }");
-    const job = checkedJob(undefined, { type, payload, options: { ...options, orgId } });
-    const id = job.options.id ?? randomUUID();
-    const client = await standalone.pool.connect();
-    let sent: string | null;
-    try {
-      // Inlined values are a validated UUID (twice) and a catalogue type name; quoted all the same.
-      const [org, jobId, name] = [orgId, id, type].map((v) => client.escapeLiteral(v));
-      await client.query(
-        `BEGIN; SELECT set_config('app.org_id', ${org}, true); ` +
-          `INSERT INTO app.job_refs (org_id, job_id, type) VALUES (${org}, ${jobId}, ${name}) ON CONFLICT DO NOTHING`,
-      );
-      sent = await this.#boss.send(type, job.data as object, { ...job.options, id, db: preparedStatementAdapter(client) });
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-    return settled(type, job, sent, (existing) => withOrg(standalone.db, orgId, (trx) => jobPayloadMatches(trx, existing, type, job.data)));
+  async enqueueStandalone(orgId: string, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    if (!this.#db) throw new TypeError("enqueueStandalone needs the app handle: construct JobClient with it");
+    const job = checkedJob({ type, payload, options });
+    const db = this.#db;
+    const [result] = await single(() =>
+      inOrgStatement(db, orgId, (scope) => sql<SqlResult>`
+        SELECT r.ord, r.id, r.created
+        FROM (SELECT ${scope} AS scope) s
+        CROSS JOIN LATERAL app.enqueue_many(CASE WHEN s.scope IS NOT NULL THEN ${JSON.stringify([job])}::jsonb END) r
+      `),
+    );
+    return settled(job, result!);
   }
 
   /**
-   * Validates every job first and enqueues none unless all are valid; then one bulk insert per
-   * type. Results come back in request order.
+   * Validates every job first and enqueues none unless all are valid; then one insert per type.
+   * Results come back in request order.
    */
-  async enqueueMany(db: Handle, requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+  async enqueueMany(trx: OrgTransaction, requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
     const failures: { index: number; error: Error }[] = [];
-    const checked = requests.map((request, index) => {
+    const jobs = requests.map((request, index) => {
       try {
-        return checkedJob(orgIdOf(db), request);
+        return checkedJob(request);
       } catch (error) {
         failures.push({ index, error: error as Error });
         return undefined;
       }
     });
     const seen = new Map<string, number>();
-    checked.forEach((job, index) => {
-      if (!job?.options.id) return;
-      const first = seen.get(job.options.id);
-      if (first === undefined) seen.set(job.options.id, index);
+    jobs.forEach((job, index) => {
+      const key = job?.options.idempotencyKey === undefined ? undefined : `${job.type}\u0000${job.options.idempotencyKey}`;
+      if (key === undefined) return;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, index);
       else failures.push({ index, error: new Error(`repeats the idempotency key of job [${first}] in this request`) });
     });
     if (failures.length > 0) throw new BulkEnqueueError(failures.sort((a, b) => a.index - b.index));
-
-    const jobs = checked as CheckedJob[];
-    const ids = jobs.map((job) => job.options.id ?? randomUUID());
-    const byType = new Map<string, { index: number; insert: JobInsert }[]>();
-    jobs.forEach((job, index) => {
-      const { db: _db, ...options } = job.options;
-      const list = byType.get(job.type) ?? [];
-      list.push({ index, insert: { ...options, id: ids[index], data: job.data as object } });
-      byType.set(job.type, list);
-    });
-    const insertAll = async (trx: Handle) => {
-      const inserted = new Set<string>();
-      for (const [type, list] of byType) {
-        const returned = await this.#boss.insert(type, list.map((l) => l.insert), { db: fromKysely(trx), returnId: true });
-        for (const id of returned ?? []) inserted.add(id);
-      }
-      await jobRefsInsert(
-        trx,
-        jobs.flatMap((job, i) => (inserted.has(ids[i]!) ? [{ orgId: job.options.group.id, jobId: ids[i]!, type: job.type }] : [])),
-      );
-      return ids.map((id) => ({ id, created: inserted.has(id) }));
-    };
-    if (db.isTransaction) return insertAll(db);
-    return db.transaction().execute(async (trx) => insertAll(await scoped(trx, jobs[0]!.options.group.id)));
+    const checked = jobs as SqlJob[];
+    if (checked.length === 0) return [];
+    try {
+      return (await sendAll(trx, checked)).map((r) => ({ id: r.id, created: r.created }));
+    } catch (error) {
+      const conflicts = idempotencyConflicts(error);
+      if (!conflicts) throw error;
+      throw new BulkEnqueueError(conflicts.map((c) => ({ index: c.ord - 1, error: new IdempotencyConflictError(c.id) })));
+    }
   }
 }
 
-interface CheckedJob {
-  type: string;
-  data: unknown;
-  options: {
-    id?: string;
-    priority?: number;
-    startAfter?: Date | number;
-    singletonKey?: string;
-    group: { id: string };
-    db?: undefined;
-  };
+function sendAll(trx: OrgTransaction, jobs: readonly SqlJob[]): Promise<SqlResult[]> {
+  return sql<SqlResult>`SELECT ord, id, created FROM app.enqueue_many(${JSON.stringify(jobs)}::jsonb)`
+    .execute(trx)
+    .then((r) => r.rows);
 }
 
-/** The result of a send: created, an idempotent repeat (checked when we can), or refused by the queue's policy. */
-async function settled(
-  type: string,
-  job: CheckedJob,
-  sent: string | null,
-  samePayload: ((id: string) => Promise<boolean>) | undefined,
-): Promise<EnqueueResult> {
-  if (sent) return { id: sent, created: true };
-  const id = job.options.id;
-  if (id) {
-    if (samePayload && !(await samePayload(id))) throw new IdempotencyConflictError(id);
-    return { id, created: false };
+/** Runs a one-job send, turning the database's idempotency conflict into the domain error. */
+async function single(send: () => Promise<SqlResult[]>): Promise<SqlResult[]> {
+  try {
+    return await send();
+  } catch (error) {
+    const conflict = idempotencyConflicts(error)?.[0];
+    if (conflict) throw new IdempotencyConflictError(conflict.id);
+    throw error;
   }
-  throw new JobNotQueuedError(type, `its queue's "${findJobType(type)!.queue.policy}" policy already holds a job with this singleton key`);
 }
 
-function checkedJob(scopedOrg: string | undefined, request: EnqueueRequest): CheckedJob {
+/** The jobs of an "idempotency key reused with another payload" error (unique_violation, DETAIL as JSON). */
+function idempotencyConflicts(error: unknown): { ord: number; id: string }[] | undefined {
+  const { code, detail } = error as { code?: string; detail?: string };
+  if (code !== "23505" || !detail?.startsWith("[")) return undefined;
+  return JSON.parse(detail) as { ord: number; id: string }[];
+}
+
+/** The result of a send: created, an idempotent repeat, or refused by the queue's policy. */
+function settled(job: SqlJob, result: SqlResult): EnqueueResult {
+  if (result.created || job.options.idempotencyKey !== undefined) return { id: result.id, created: result.created };
+  throw new JobNotQueuedError(job.type, `its queue's "${findJobType(job.type)!.queue.policy}" policy already holds a job with this singleton key`);
+}
+
+function checkedJob(request: EnqueueRequest): SqlJob {
   const { type, payload, options = {} } = request;
   const job: JobType | undefined = findJobType(type);
   if (!job) throw new UnknownJobTypeError(type, jobTypeNames());
+  const unstorable = storableJsonProblem(payload, "payload");
+  if (unstorable) throw new PayloadInvalidError(type, [unstorable]);
   const parsed = job.payload.safeParse(payload);
   if (!parsed.success) throw new PayloadInvalidError(type, fieldProblems(parsed.error.issues, "payload"));
-
-  if (scopedOrg && options.orgId && options.orgId !== scopedOrg) {
-    throw new TypeError(`enqueue: options.orgId ${options.orgId} differs from the transaction's organisation ${scopedOrg}`);
-  }
-  const orgId = scopedOrg ?? options.orgId;
-  if (!isUuid(orgId)) {
-    throw new TypeError("enqueue: every job needs its organisation: pass a withOrg transaction or options.orgId (a UUID)");
-  }
   if (options.priority !== undefined && !Number.isInteger(options.priority)) {
     throw new TypeError("enqueue: priority must be an integer");
   }
   return {
     type,
-    data: parsed.data,
-    // pg-boss validates every key present, so unset options must be absent rather than undefined.
-    options: withoutUndefined({
-      id: options.idempotencyKey === undefined ? undefined : jobIdForIdempotencyKey(orgId, type, options.idempotencyKey),
+    payload: parsed.data,
+    options: {
       priority: options.priority,
-      startAfter: options.startAfter,
+      startAfter: options.startAfter instanceof Date ? options.startAfter.toISOString() : options.startAfter,
+      idempotencyKey: options.idempotencyKey,
       singletonKey: options.singletonKey,
-      group: { id: orgId },
-    }),
+    },
   };
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** Scopes a transaction we opened ourselves to the jobs' organisation (RLS on app.job_refs). */
-async function scoped(trx: Handle, orgId: string): Promise<Handle> {
-  await sql`SELECT set_config('app.org_id', ${orgId}, true)`.execute(trx);
-  return trx;
-}
-
-/** Index rows for newly created jobs (app.job_refs), so the jobs console can page by organisation. */
-async function jobRefsInsert(trx: Handle, refs: readonly { orgId: string; jobId: string; type: string }[]): Promise<void> {
-  if (refs.length === 0) return;
-  await trx
-    .insertInto("app.job_refs")
-    .values(refs.map((r) => ({ org_id: r.orgId, job_id: r.jobId, type: r.type })))
-    .onConflict((oc) => oc.doNothing())
-    .execute();
 }

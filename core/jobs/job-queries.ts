@@ -30,6 +30,16 @@ export interface JobRecord {
   deadLetteredJobId: string | null;
 }
 
+/** Attempts started so far: pg-boss counts retries in retry_count, and sets started_on once a job has run. */
+export function attemptsStarted(job: { startedAt: Date | null; retryCount: number }): number {
+  return job.startedAt ? job.retryCount + 1 : job.retryCount;
+}
+
+/** Whether a job's output is its last failure (failed, waiting to retry, or cancelled after one) rather than a result. */
+export function outputIsError(job: { state: JobState; output: unknown }): boolean {
+  return job.state === "failed" || job.state === "retry" || (job.state === "cancelled" && job.output !== null);
+}
+
 export async function jobGetForOrg(trx: OrgTransaction, id: string): Promise<JobRecord | undefined> {
   const row = await trx
     .selectFrom("app.jobs")
@@ -197,7 +207,7 @@ export async function jobListForOrg(trx: OrgTransaction, filter: JobListFilter):
       id: r.job_id!,
       type: r.type!,
       state: r.state as JobState,
-      attempts: r.started_at ? r.retry_count! + 1 : r.retry_count!,
+      attempts: attemptsStarted({ startedAt: r.started_at, retryCount: r.retry_count! }),
       createdAt: r.created_at!,
       startedAt: r.started_at,
       completedAt: r.completed_at,

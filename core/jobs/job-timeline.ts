@@ -1,5 +1,5 @@
 import type { FailedAttempt } from "./job-attempts.ts";
-import type { JobRecord } from "./job-queries.ts";
+import { attemptsStarted, type JobRecord } from "./job-queries.ts";
 
 /** One line of a job's attempts timeline, oldest first. */
 export interface TimelineEntry {
@@ -16,7 +16,7 @@ export interface TimelineEntry {
  */
 export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]): TimelineEntry[] {
   const entries: TimelineEntry[] = [{ at: job.createdAt, kind: "created", attempt: null, text: "Created" }];
-  const attemptsMade = job.startedAt ? job.retryCount + 1 : job.retryCount;
+  const attemptsMade = attemptsStarted(job);
   const byAttempt = new Map(failures.map((f) => [f.attempt, f]));
   for (let attempt = 1; attempt <= attemptsMade; attempt++) {
     const failure = byAttempt.get(attempt);

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from "pino";
+import { scrubSecrets } from "./scrub-secrets.ts";
 
 /**
  * Paths pino replaces with "[redacted]" before a line is written. Covers request headers that carry
@@ -21,13 +22,24 @@ export const REDACT_PATHS = [
   ...SECRET_FIELDS.map((f) => `*.*.${f}`),
 ];
 
+/**
+ * Errors keep their type, message and stack, with anything that looks like a credential taken out
+ * of the text: a handler's error may quote a connection string or an upstream's response.
+ */
+function scrubbedError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(error);
+  if (!serialized || typeof serialized !== "object") return serialized;
+  if (typeof serialized.message === "string") serialized.message = scrubSecrets(serialized.message);
+  if (typeof serialized.stack === "string") serialized.stack = scrubSecrets(serialized.stack);
+  return serialized;
+}
+
 export function loggerOptions(name: string, level: string): LoggerOptions {
   return {
     name,
     level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    // Error objects logged under `err` keep their type, message and stack.
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    serializers: { err: scrubbedError, error: scrubbedError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
 }

@@ -1,4 +1,5 @@
 import * as Sentry from "@sentry/node";
+import { scrubSecrets } from "../logging/scrub-secrets.ts";
 
 /**
  * Error reporting to Sentry when SENTRY_DSN is configured; every function is a no-op otherwise,
@@ -22,6 +23,14 @@ export function initSentry(options: SentryOptions): boolean {
     release: options.release,
     serverName: options.serverName,
     tracesSampleRate: 0,
+    // The same scrubbing as the logs: an error's text may quote a credential.
+    beforeSend(event) {
+      for (const exception of event.exception?.values ?? []) {
+        if (exception.value) exception.value = scrubSecrets(exception.value);
+      }
+      if (event.message) event.message = scrubSecrets(event.message);
+      return event;
+    },
   });
   enabled = true;
   return true;

@@ -3,7 +3,7 @@ import { apiTokenCreate, apiTokenResign } from "../../core/auth/api-tokens.ts";
 import { createUser, userByEmail } from "../../core/accounts/users.ts";
 import type { DatabaseHandles, OwnerDatabase } from "../../core/db/connect.ts";
 import { withOrg } from "../../core/db/org-scope.ts";
-import { organisationBySlug, organisationCreate, type Organisation } from "../../core/db/organisations.ts";
+import { organisationBySlug, organisationCreate, type Organisation } from "../../core/accounts/organisations.ts";
 
 /** The local demo: an organisation, a user to sign in with, and an API token, reused across starts. */
 

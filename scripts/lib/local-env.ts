@@ -22,14 +22,15 @@ export function localEnv(processEnv: Env): Env {
 }
 
 /**
- * Like localEnv, but first generates the local secrets (JWT_SECRET, ENCRYPTION_KEY, SESSION_SECRET)
+ * Like localEnv, but first generates the local secrets (JWT_SECRET, ENCRYPTION_KEY, SESSION_SECRET,
+ * APP_DATABASE_PASSWORD)
  * and the demo user's password into .data/local.env (git-ignored) when no source provides them, so
  * `npm start` works on a fresh clone and what it prints stays valid across restarts. Returns the
  * merged environment and what was generated.
  */
 export function localEnvWithSecrets(processEnv: Env): { env: Env; generated: string[] } {
   const env = localEnv(processEnv);
-  const generated = ["JWT_SECRET", "ENCRYPTION_KEY", "SESSION_SECRET", "DEMO_PASSWORD"].filter((key) => !env[key]);
+  const generated = ["JWT_SECRET", "ENCRYPTION_KEY", "SESSION_SECRET", "APP_DATABASE_PASSWORD", "DEMO_PASSWORD"].filter((key) => !env[key]);
   if (generated.length > 0) {
     mkdirSync(DATA_DIR, { recursive: true });
     const existing = readEnvFile(GENERATED_ENV_FILE);

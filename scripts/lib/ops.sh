@@ -45,6 +45,31 @@ ops_database_url() {
   printf '%s' "${url:-postgres://postgres@127.0.0.1:5432/gpt_platform}"
 }
 
+# ops_hide_password <variable>: takes the password out of the URL held in <variable> and puts it in
+# a private password file (mode 600, PGPASSFILE, removed when the script exits), so the URL can go
+# on psql/pg_dump/pg_restore command lines: every user of the machine can read command lines (ps),
+# nobody else can read that file. URLs derived from it later (another database on the same server)
+# use the same file. Call it in the script's own shell, not in $(...).
+OPS_PASSFILE=""
+ops_hide_password() {
+  local -n url_ref="$1"
+  if [[ ! "$url_ref" =~ ^([a-z][a-z0-9+.-]*://)([^:/@]+):([^@/]*)@(.*)$ ]]; then return 0; fi
+  local scheme="${BASH_REMATCH[1]}" user="${BASH_REMATCH[2]}" encoded="${BASH_REMATCH[3]}" rest="${BASH_REMATCH[4]}" password
+  encoded="${encoded//\\/\\\\}" # a literal backslash stays one through printf %b
+  password="$(printf '%b' "${encoded//%/\\x}")"
+  OPS_PASSFILE="$(mktemp "${TMPDIR:-/tmp}/gpt-ops-pgpass.XXXXXX")"
+  chmod 600 "$OPS_PASSFILE"
+  # .pgpass fields escape backslash and colon with a backslash; * matches any host, port, database, user.
+  password="${password//\\/\\\\}"
+  printf '*:*:*:*:%s\n' "${password//:/\\:}" >"$OPS_PASSFILE"
+  export PGPASSFILE="$OPS_PASSFILE"
+  url_ref="$scheme$user@$rest"
+}
+
+# Removes what ops_hide_password made; scripts with an EXIT trap of their own call it from theirs.
+ops_cleanup() { if [[ -n "$OPS_PASSFILE" ]]; then rm -f "$OPS_PASSFILE"; fi; }
+trap ops_cleanup EXIT
+
 # A URL with its password hidden, for messages and logs.
 ops_redact_url() { sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#' <<<"$1"; }
 

@@ -4,20 +4,24 @@ import t from "tap";
 import { launchBrowser, pageErrors, screenshot } from "../helpers/browser.ts";
 import { createTestDatabase } from "../helpers/database.ts";
 import { GOOD_PASSWORD } from "../helpers/web-client.ts";
-import { startWeb } from "../helpers/web-process.ts";
+import { mailedLink, startWeb, type WebProcess } from "../helpers/web-process.ts";
 import { startWorkerApp } from "../helpers/worker.ts";
 
 const EXPECTED_NOT_FOUND = /the server responded with a status of 404/;
 const EXPECTED_REFUSED = /the server responded with a status of 403/;
 
-async function signUp(page: Page, base: string, who: { name: string; email: string; organisation: string }): Promise<void> {
-  await page.goto(base);
+async function signUp(page: Page, web: WebProcess, who: { name: string; email: string; organisation: string }): Promise<void> {
+  await page.goto(web.url);
   await page.getByRole("link", { name: "Create an account" }).click();
   await page.getByLabel("Your name").fill(who.name);
   await page.getByLabel("Email").fill(who.email);
   await page.getByLabel("Organisation name").fill(who.organisation);
   await page.getByLabel("Password").fill(GOOD_PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { name: "Check your inbox" }).waitFor();
+  // The development mailer writes the message to the web process's log: follow its link.
+  await page.goto(new URL(await mailedLink(web, who.email, /Finish creating/), web.url).toString());
+  await page.getByRole("button", { name: "Create my account" }).click();
   await page.waitForURL("**/dashboard");
 }
 
@@ -44,7 +48,7 @@ t.test("in a real browser: sign up, run a job, watch it on the dashboard, fail o
   await page.goto(web.url);
   await page.waitForURL("**/signin");
   await screenshot(page, "01-sign-in");
-  await signUp(page, web.url, { name: "Ada", email: "ada@example.com", organisation: "Analytical Engines" });
+  await signUp(page, web, { name: "Ada", email: "ada@example.com", organisation: "Analytical Engines" });
   await page.getByRole("heading", { name: "Analytical Engines: operations" }).waitFor();
   await screenshot(page, "02-dashboard-empty");
 
@@ -79,7 +83,7 @@ t.test("in a real browser: sign up, run a job, watch it on the dashboard, fail o
   await t.test("another organisation's job URL is a 404", async (t) => {
     const eve = await browser.newContext();
     const evePage = await eve.newPage();
-    await signUp(evePage, web.url, { name: "Eve", email: "eve@example.com", organisation: "Eve Corp" });
+    await signUp(evePage, web, { name: "Eve", email: "eve@example.com", organisation: "Eve Corp" });
     const response = await evePage.goto(new URL(jobPath, web.url).toString());
     t.equal(response?.status(), 404);
     await evePage.getByRole("heading", { name: "Not found" }).waitFor();

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import t from "tap";
 import { withOrg } from "../../core/db/org-scope.ts";
-import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { BulkEnqueueError, JobClient } from "../../core/jobs/enqueue.ts";
 import { IdempotencyConflictError, PayloadInvalidError, UnknownJobTypeError } from "../../core/jobs/errors.ts";
 import { jobIdForIdempotencyKey } from "../../core/jobs/idempotency.ts";
@@ -18,8 +17,8 @@ t.test("enqueue", async (t) => {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
   const { app } = db.handles;
-  await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss);
+  {
+    const jobs = new JobClient(app);
 
     await t.test("commits with the caller's transaction, carrying the organisation and queue settings", async (t) => {
       const { id, created } = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: 1 }, { priority: 5 }));
@@ -49,7 +48,14 @@ t.test("enqueue", async (t) => {
       const invalid = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { delayMs: -5, extra: true })).catch((e: Error) => e);
       t.type(invalid, PayloadInvalidError);
       t.same((invalid as PayloadInvalidError).problems.map((p) => p.field).sort(), ["payload.delayMs", "payload.extra"]);
-      await t.rejects(jobs.enqueue(app, "test-job", {}), { message: /needs its organisation/ }, "a job without an organisation is refused");
+      await t.rejects(
+        sql`SELECT app.enqueue('test-job', '{}')`.execute(app),
+        { code: "42501", message: /no organisation scope/ },
+        "outside an organisation's transaction the database refuses to enqueue",
+      );
+      const unstorable = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: "a\u0000b" })).catch((e: Error) => e);
+      t.type(unstorable, PayloadInvalidError, "a NUL character is refused before it reaches the database");
+      t.match((unstorable as PayloadInvalidError).problems, [{ field: "payload.echo", message: /NUL/ }]);
       t.equal((await jobRows(db)).length, before);
     });
 
@@ -88,25 +94,32 @@ t.test("enqueue", async (t) => {
       t.type(error, BulkEnqueueError);
       t.same((error as BulkEnqueueError).failures.map((f) => f.index), [1, 2]);
       t.equal((await jobRows(db)).length, before, "nothing from the rejected batch was enqueued");
+
+      const conflict = await withOrg(app, orgId, (trx) =>
+        jobs.enqueueMany(trx, [{ type: "test-job", payload: { echo: "new" } }, { type: "test-job", payload: { echo: "changed" }, options: { idempotencyKey: "bulk-1" } }]),
+      ).catch((e: Error) => e);
+      t.type(conflict, BulkEnqueueError, "a repeated key with another payload fails the batch");
+      t.match((conflict as BulkEnqueueError).failures, [{ index: 1, error: IdempotencyConflictError }]);
+      t.equal((await jobRows(db)).length, before, "and nothing of it was enqueued");
     });
-  });
+  }
 });
 
 t.test("every path indexes its jobs in app.job_refs, atomically with the job", async (t) => {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
-  const { app, owner, appPool } = db.handles;
+  const { app, owner } = db.handles;
   const refs = async () => (await owner.selectFrom("app.job_refs").select(["job_id", "org_id", "type"]).execute());
-  await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss, { pool: appPool, db: app });
+  {
+    const jobs = new JobClient(app);
     const inTransaction = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", {}));
-    const plain = await jobs.enqueue(owner, "test-job", {}, { orgId });
+    const { rows: [plain] } = await sql<{ id: string }>`SELECT ops.enqueue('test-job', ${orgId}, '{}') AS id`.execute(owner);
     const bulk = await withOrg(app, orgId, (trx) => jobs.enqueueMany(trx, [{ type: "test-job", payload: {} }, { type: "test-job", payload: {} }]));
     const standalone = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" });
     const again = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" }, { idempotencyKey: "k" });
     const repeat = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" }, { idempotencyKey: "k" });
     t.same(repeat, { id: again.id, created: false });
-    const expected = [inTransaction.id, plain.id, ...bulk.map((b) => b.id), standalone.id, again.id].sort();
+    const expected = [inTransaction.id, plain!.id, ...bulk.map((b) => b.id), standalone.id, again.id].sort();
     const rows = await refs();
     t.same(rows.map((r) => r.job_id).sort(), expected, "one ref per created job, none for the idempotent repeat");
     t.ok(rows.every((r) => r.org_id === orgId && r.type === "test-job"));
@@ -119,5 +132,5 @@ t.test("every path indexes its jobs in app.job_refs, atomically with the job", a
     t.equal((await refs()).length, before, "a rolled-back enqueue leaves no ref");
     await t.rejects(jobs.enqueueStandalone(orgId, "test-job", { delayMs: "x" }), PayloadInvalidError);
     t.equal((await refs()).length, before, "an invalid payload leaves no ref");
-  });
+  }
 });

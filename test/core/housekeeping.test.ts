@@ -3,8 +3,9 @@ import t from "tap";
 import { invitationCreate } from "../../core/accounts/invitations.ts";
 import { passwordResetRequest } from "../../core/accounts/password-resets.ts";
 import { sessionCreate } from "../../core/accounts/sessions.ts";
+import { signupRequestCreate } from "../../core/accounts/signup-requests.ts";
 import { signUp } from "../../core/accounts/users.ts";
-import { runHousekeeping } from "../../core/db/housekeeping.ts";
+import { runHousekeeping } from "../../core/ops/housekeeping.ts";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
@@ -35,8 +36,8 @@ t.test("job refs of jobs pg-boss deleted are pruned, oldest first, live ones kep
   const db = await createTestDatabase(t);
   const { user, orgId } = await signUp(db.handles.owner, { email: "ops@example.com", password: PASSWORD, displayName: "Ops", organisationName: "Ops" });
   t.ok(user.id);
-  await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss);
+  await withQueueEngine(db.url, async () => {
+    const jobs = new JobClient();
     const oldGone = await enqueueAged(db, jobs, orgId, 7, 48);
     const oldLive = await enqueueAged(db, jobs, orgId, 2, 47);
     const newerGone = await enqueueAged(db, jobs, orgId, 3, 46);
@@ -56,8 +57,8 @@ t.test("job refs of jobs pg-boss deleted are pruned, oldest first, live ones kep
 t.test("a batch where every job still exists ends the run (the rest waits for the next one)", async (t) => {
   const db = await createTestDatabase(t);
   const { orgId } = await signUp(db.handles.owner, { email: "ops@example.com", password: PASSWORD, displayName: "Ops", organisationName: "Ops" });
-  await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss);
+  await withQueueEngine(db.url, async () => {
+    const jobs = new JobClient();
     await enqueueAged(db, jobs, orgId, 4, 48);
     const gone = await enqueueAged(db, jobs, orgId, 2, 40);
     await deleteJobs(db, gone);
@@ -79,6 +80,9 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
   await withOrg(db.handles.app, orgId, (trx) => invitationCreate(trx, { orgId, email: "new@example.com", role: "member", invitedBy: user.id }));
   await withOrg(db.handles.app, orgId, (trx) => invitationCreate(trx, { orgId, email: "old@example.com", role: "member", invitedBy: user.id }));
   await sql`UPDATE app.invitations SET expires_at = now() - interval '40 days' WHERE email = 'old@example.com'`.execute(owner);
+  await signupRequestCreate(owner, { email: "pending@example.com", displayName: "P", password: PASSWORD, organisationName: "P" });
+  await signupRequestCreate(owner, { email: "expired@example.com", displayName: "E", password: PASSWORD, organisationName: "E" });
+  await sql`UPDATE app.signup_requests SET expires_at = now() - interval '2 days' WHERE email = 'expired@example.com'`.execute(owner);
   await sql`INSERT INTO ops.worker_instances (id, hostname, pid, version, concurrency, job_types, last_seen_at)
             VALUES (gen_random_uuid(), 'gone', 1, 'x', 1, '{}', now() - interval '8 days')`.execute(owner);
   const buckets = Array.from({ length: 17 }, () => 0);
@@ -95,7 +99,7 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
     holder.release();
   }
 
-  t.same(await runHousekeeping(owner), { jobRefs: 0, failedAttempts: 0, sessions: 1, passwordResets: 1, invitations: 1, workerInstances: 1, rollupMinutes: 1 });
+  t.same(await runHousekeeping(owner), { jobRefs: 0, failedAttempts: 0, sessions: 1, passwordResets: 1, invitations: 1, signupRequests: 1, workerInstances: 1, rollupMinutes: 1 });
   const left = await sql<{ sessions: string; resets: string; invitations: string }>`
     SELECT (SELECT count(*) FROM app.sessions) AS sessions, (SELECT count(*) FROM app.password_resets) AS resets,
            (SELECT string_agg(email, ',') FROM app.invitations) AS invitations`.execute(owner);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import pg from "pg";
 import t from "tap";
 import { MigrationError, migrate, migrationStatus, MIGRATIONS_DIR, readMigrationFiles } from "../../core/db/migrator.ts";
-import { releaseDatabase } from "../../core/db/release.ts";
+import { releaseDatabase } from "../../core/ops/release.ts";
 import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { runCodegen } from "../../scripts/lib/codegen.ts";
 import { createEmptyDatabase } from "../helpers/database.ts";

@@ -1,6 +1,5 @@
 import { sql } from "kysely";
 import t from "tap";
-import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { rollupAdd } from "../../core/jobs/rollups.ts";
@@ -15,11 +14,9 @@ t.test("row-level security", async (t) => {
     const user = await owner.insertInto("app.users").values({ email }).returning("id").executeTakeFirstOrThrow();
     await owner.insertInto("app.memberships").values({ org_id: org, user_id: user.id, role: "owner" }).execute();
   }
-  await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss);
-    await jobs.enqueue(owner, "test-job", { echo: "a" }, { orgId: orgA });
-    await jobs.enqueue(owner, "test-job", { echo: "b" }, { orgId: orgB });
-  });
+  const jobs = new JobClient();
+  await withOrg(app, orgA, (trx) => jobs.enqueue(trx, "test-job", { echo: "a" }));
+  await withOrg(app, orgB, (trx) => jobs.enqueue(trx, "test-job", { echo: "b" }));
   const zeros = new Array(17).fill(0);
   await rollupAdd(owner, [orgA, orgB].map((orgId) => ({
     minute: new Date(Math.floor(Date.now() / 60000) * 60000), queue: "test-job", orgId,
@@ -66,12 +63,19 @@ t.test("row-level security", async (t) => {
   });
 
   t.test("writes into another organisation are refused by the database", async (t) => {
+    const agent = { name: "intruder", model: "m", system_prompt: "", temperature: "0.5", max_tokens: 10 };
     await t.rejects(
-      withOrg(app, orgA, (trx) => trx.insertInto("app.memberships").values({ org_id: orgB, user_id: orgB, role: "member" }).execute()),
+      withOrg(app, orgA, (trx) => trx.insertInto("app.agents").values({ ...agent, org_id: orgB }).execute()),
       { message: /row-level security/ },
     );
-    const updated = await withOrg(app, orgA, (trx) => trx.updateTable("app.organisations").set({ name: "taken" }).where("id", "=", orgB).executeTakeFirst());
-    t.equal(Number(updated.numUpdatedRows), 0, "B's row is invisible to an update scoped to A");
+    await withOrg(app, orgB, (trx) => trx.insertInto("app.agents").values({ ...agent, name: "B's agent", org_id: orgB }).execute());
+    const updated = await withOrg(app, orgA, (trx) => trx.updateTable("app.agents").set({ name: "taken" }).where("org_id", "=", orgB).executeTakeFirst());
+    t.equal(Number(updated.numUpdatedRows), 0, "B's rows are invisible to an update scoped to A");
+    await t.rejects(
+      withOrg(app, orgA, (trx) => trx.insertInto("app.memberships").values({ org_id: orgA, user_id: orgB, role: "owner" }).execute()),
+      { code: "42501" },
+      "memberships are not the application role's to add, even in its own organisation",
+    );
   });
 
   t.test("the app role reads jobs only through app.jobs", async (t) => {

@@ -56,7 +56,7 @@ t.test("rerun-failed-jobs: one new job per failed job, same organisation and pay
   const orgId = await createOrganisation(db);
   const owner = db.handles.owner;
   const { rows } = await sql<{ ord: number; id: string }>`
-    SELECT * FROM app.enqueue_many(${JSON.stringify([1, 2, 3].map((n) => ({ type: "test-job", org_id: orgId, payload: { echo: n } })))}::jsonb)
+    SELECT * FROM ops.enqueue_many(${JSON.stringify([1, 2, 3].map((n) => ({ type: "test-job", org_id: orgId, payload: { echo: n } })))}::jsonb)
   `.execute(owner);
   await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE id = ANY(${[rows[0]!.id, rows[2]!.id]}::uuid[])`.execute(owner);
 

@@ -63,27 +63,30 @@ t.test("SQL enqueue", async (t) => {
   await withQueueEngine(db.url, async (boss) => {
     await ensureQueues(boss, [invoiceJob, syncJob]);
     await publishJobCatalogue(db.url, [...jobCatalogue, invoiceJob, syncJob]);
-    const jobs = new JobClient(boss);
+    const jobs = new JobClient();
 
-    await t.test("a job sent from SQL is the row Node sends, apart from ids and times", async (t) => {
+    await t.test("every enqueue path writes the row pg-boss's own send writes, apart from ids and times", async (t) => {
       const payload = { echo: { nested: [1, "two"] }, delayMs: 5 };
+      // pg-boss 12.35's send: the contract our SQL insert copies (docs/reference/pg-boss-contract.md).
+      const fromPgBoss = (await boss.send("test-job", payload, { priority: 4, startAfter: 30, group: { id: orgId } }))!;
       const fromNode = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", payload, { priority: 4, startAfter: 30 }));
       // As the application role inside an organisation's transaction, and as an operator in psql.
       const fromApp = await withOrg(app, orgId, async (trx) => {
         const { rows } = await sql<{ id: string }>`
-          SELECT app.enqueue('test-job', ${orgId}, ${JSON.stringify(payload)}::jsonb, '{"priority": 4, "startAfter": 30}') AS id
+          SELECT app.enqueue('test-job', ${JSON.stringify(payload)}::jsonb, '{"priority": 4, "startAfter": 30}') AS id
         `.execute(trx);
         return rows[0]!.id;
       });
       const { rows } = await sql<{ id: string }>`
-        SELECT app.enqueue('test-job', ${orgId}, ${JSON.stringify(payload)}::jsonb, '{"priority": 4, "startAfter": 30}') AS id
+        SELECT ops.enqueue('test-job', ${orgId}, ${JSON.stringify(payload)}::jsonb, '{"priority": 4, "startAfter": 30}') AS id
       `.execute(owner);
       const fromOperator = rows[0]!.id;
 
-      const expected = await storedJob(db, fromNode.id);
+      const expected = await storedJob(db, fromPgBoss);
       t.match(expected, { name: "test-job", priority: 4, group_id: orgId, retry_limit: 2, dead_letter: "test-job.dlq", start_delay_seconds: 30 });
-      t.same(await storedJob(db, fromApp), expected, "gpt_app's SQL enqueue matches the Node client's row");
-      t.same(await storedJob(db, fromOperator), expected, "an operator's SQL enqueue matches the Node client's row");
+      t.same(await storedJob(db, fromNode.id), expected, "the Node client's row matches pg-boss's");
+      t.same(await storedJob(db, fromApp), expected, "gpt_app's SQL enqueue matches pg-boss's row");
+      t.same(await storedJob(db, fromOperator), expected, "an operator's SQL enqueue matches pg-boss's row");
 
       const refs = await withOrg(app, orgId, (trx) =>
         trx.selectFrom("app.job_refs").select(["job_id", "type"]).where("job_id", "in", [fromNode.id, fromApp, fromOperator]).execute(),
@@ -96,38 +99,43 @@ t.test("SQL enqueue", async (t) => {
       const fromNode = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: 7 }, { idempotencyKey: key }));
       t.equal(fromNode.id, jobIdForIdempotencyKey(orgId, "test-job", key));
       const { rows } = await sql<{ id: string; derived: string }>`
-        SELECT app.enqueue('test-job', ${orgId}, '{"echo": 7}', ${JSON.stringify({ idempotencyKey: key })}::jsonb) AS id,
+        SELECT ops.enqueue('test-job', ${orgId}, '{"echo": 7}', ${JSON.stringify({ idempotencyKey: key })}::jsonb) AS id,
           ops.idempotency_job_id(${orgId}, 'test-job', ${key}) AS derived
       `.execute(owner);
       t.same(rows[0], { id: fromNode.id, derived: fromNode.id }, "the repeat returns the first job");
-      const conflict = await sqlError(db, sql`SELECT app.enqueue('test-job', ${orgId}, '{"echo": 8}', ${JSON.stringify({ idempotencyKey: key })}::jsonb)`);
+      const conflict = await sqlError(db, sql`SELECT ops.enqueue('test-job', ${orgId}, '{"echo": 8}', ${JSON.stringify({ idempotencyKey: key })}::jsonb)`);
       t.match(conflict.message, `already created job ${fromNode.id} with a different payload`);
     });
 
     await t.test("bad input is refused with what to fix, and nothing is enqueued", async (t) => {
       const before = await jobCount(db);
-      const missing = await sqlError(db, sql`SELECT app.enqueue('invoice-reminder', ${orgId}, '{"attempt": 0, "note": "x"}')`);
+      const missing = await sqlError(db, sql`SELECT ops.enqueue('invoice-reminder', ${orgId}, '{"attempt": 0, "note": "x"}')`);
       t.match(missing.message, "payload.invoiceId: is required");
       t.match(missing.message, "payload.customerEmail: is required");
       t.match(missing.message, "payload.note: is not a known field");
       t.match(missing.message, "payload.attempt: must be at least 1");
       t.match(missing.hint, "ops.job_catalogue");
 
-      const unknown = await sqlError(db, sql`SELECT app.enqueue('invoice-remindr', ${orgId}, '{}')`);
+      const unknown = await sqlError(db, sql`SELECT ops.enqueue('invoice-remindr', ${orgId}, '{}')`);
       t.match(unknown.message, 'unknown job type "invoice-remindr"; known types: invoice-reminder, pipeline-sync, test-job');
 
-      const noOrg = await sqlError(db, sql`SELECT app.enqueue('test-job', gen_random_uuid(), '{}')`);
+      const noOrg = await sqlError(db, sql`SELECT ops.enqueue('test-job', gen_random_uuid(), '{}')`);
       t.match(noOrg.message, /org_id: no organisation has id [0-9a-f-]{36}/);
 
-      const badOptions = await sqlError(db, sql`SELECT app.enqueue('test-job', ${orgId}, '{}', '{"prio": 1, "startAfter": "next tuesday"}')`);
+      const badOptions = await sqlError(db, sql`SELECT ops.enqueue('test-job', ${orgId}, '{}', '{"prio": 1, "startAfter": "next tuesday"}')`);
       t.match(badOptions.message, "unknown option(s) prio");
       t.match(badOptions.message, "options.startAfter: must be seconds from now");
 
       const otherOrg = await createOrganisation(db);
       await t.rejects(
-        withOrg(app, orgId, (trx) => sql`SELECT app.enqueue('test-job', ${otherOrg}, '{}')`.execute(trx)),
-        { message: /differs from the transaction's organisation/ },
+        withOrg(app, orgId, (trx) => sql`SELECT * FROM app.enqueue_many(${JSON.stringify([{ type: "test-job", org_id: otherOrg }])}::jsonb)`.execute(trx)),
+        { code: "42501", message: /name an organisation other than the transaction's/ },
         "an application transaction cannot enqueue for another organisation",
+      );
+      await t.rejects(
+        withOrg(app, orgId, (trx) => sql`SELECT ops.enqueue('test-job', ${otherOrg}, '{}')`.execute(trx)),
+        { code: "42501" },
+        "nor call the operators' enqueue",
       );
       t.equal(await jobCount(db), before);
     });
@@ -137,7 +145,7 @@ t.test("SQL enqueue", async (t) => {
       const batch = (jobs: unknown[]) => JSON.stringify(jobs);
       const rejected = await sqlError(
         db,
-        sql`SELECT * FROM app.enqueue_many(${batch([
+        sql`SELECT * FROM ops.enqueue_many(${batch([
           { type: "invoice-reminder", org_id: orgId, payload: { invoiceId: "A-1", customerEmail: "a@example.com" } },
           { type: "invoice-reminder", org_id: orgId, payload: { invoiceId: "A-2" } },
           { type: "test-job", org_id: "not-a-uuid" },
@@ -150,7 +158,7 @@ t.test("SQL enqueue", async (t) => {
 
       const repeated = await sqlError(
         db,
-        sql`SELECT * FROM app.enqueue_many(${batch([
+        sql`SELECT * FROM ops.enqueue_many(${batch([
           { type: "test-job", org_id: orgId, options: { idempotencyKey: "k" } },
           { type: "test-job", org_id: orgId, options: { idempotencyKey: "k" } },
         ])}::jsonb)`,
@@ -159,8 +167,8 @@ t.test("SQL enqueue", async (t) => {
 
       const second = await createOrganisation(db);
       const { rows } = await sql<{ ord: number; id: string; created: boolean }>`
-        SELECT * FROM app.enqueue_many(${batch([
-          { type: "test-job", org_id: orgId, payload: { echo: 1 }, options: { idempotencyKey: "backfill-order-7" } },
+        SELECT * FROM ops.enqueue_many(${batch([
+          { type: "test-job", org_id: orgId, payload: { echo: 7 }, options: { idempotencyKey: "backfill-order-7" } },
           { type: "invoice-reminder", org_id: second, payload: { invoiceId: "B-1", customerEmail: "b@example.com" } },
           { type: "test-job", org_id: second, payload: { echo: 3 } },
         ])}::jsonb)
@@ -171,24 +179,32 @@ t.test("SQL enqueue", async (t) => {
         SELECT id, name, group_id FROM pgboss.job WHERE id = ANY(${[rows[1]!.id, rows[2]!.id]}::uuid[]) ORDER BY name
       `.execute(owner);
       t.same(stored.rows.map((r) => [r.name, r.group_id]), [["invoice-reminder", second], ["test-job", second]]);
+
+      const before2 = await jobCount(db);
+      const changed = await sqlError(
+        db,
+        sql`SELECT * FROM ops.enqueue_many(${batch([
+          { type: "test-job", org_id: second, payload: { echo: 4 } },
+          { type: "test-job", org_id: orgId, payload: { echo: 8 }, options: { idempotencyKey: "backfill-order-7" } },
+        ])}::jsonb)`,
+      );
+      t.match(changed.message, "[2] this idempotency key already created job", "a repeated key with another payload is refused");
+      t.equal(await jobCount(db), before2, "and the batch's other job was not enqueued");
     });
 
     await t.test("a singleton key the queue's policy already holds: one job, and a clear refusal", async (t) => {
       const key = JSON.stringify({ singletonKey: "pipeline-12" });
-      await sql`SELECT app.enqueue('pipeline-sync', ${orgId}, '{}', ${key}::jsonb)`.execute(owner);
-      const refused = await sqlError(db, sql`SELECT app.enqueue('pipeline-sync', ${orgId}, '{}', ${key}::jsonb)`);
+      await sql`SELECT ops.enqueue('pipeline-sync', ${orgId}, '{}', ${key}::jsonb)`.execute(owner);
+      const refused = await sqlError(db, sql`SELECT ops.enqueue('pipeline-sync', ${orgId}, '{}', ${key}::jsonb)`);
       t.match(refused.message, 'was not queued: its queue\'s "short" policy already holds a job with this singleton key');
       const { rows } = await sql<{ ord: number; created: boolean }>`
-        SELECT * FROM app.enqueue_many(${JSON.stringify([{ type: "pipeline-sync", org_id: orgId, options: { singletonKey: "pipeline-12" } }])}::jsonb)
+        SELECT * FROM ops.enqueue_many(${JSON.stringify([{ type: "pipeline-sync", org_id: orgId, options: { singletonKey: "pipeline-12" } }])}::jsonb)
       `.execute(owner);
       t.same(rows.map((r) => r.created), [false], "enqueue_many reports it rather than failing the batch");
     });
 
     await t.test("wakes the workers on pg-boss's channel, only for jobs that can start now", async (t) => {
-      const { rows } = await sql<{ ours: string; pgboss: string }>`
-        SELECT ops.queue_notify_channel() AS ours, ${sql.raw(notifyChannelSql())} AS pgboss
-      `.execute(owner);
-      t.equal(rows[0]!.ours, rows[0]!.pgboss, "the SQL channel is the one the worker listens on");
+      const { rows } = await sql<{ ours: string }>`SELECT ${sql.raw(notifyChannelSql())} AS ours`.execute(owner);
 
       const listener = new pg.Client({ connectionString: db.url });
       await listener.connect();
@@ -197,8 +213,8 @@ t.test("SQL enqueue", async (t) => {
       listener.on("notification", (n) => heard.push(n.payload ?? ""));
       await listener.query(`LISTEN "${rows[0]!.ours}"`);
 
-      await sql`SELECT app.enqueue('test-job', ${orgId}, '{}', '{"startAfter": 3600}')`.execute(owner);
-      await sql`SELECT app.enqueue('test-job', ${orgId}, '{}')`.execute(owner);
+      await sql`SELECT ops.enqueue('test-job', ${orgId}, '{}', '{"startAfter": 3600}')`.execute(owner);
+      await sql`SELECT ops.enqueue('test-job', ${orgId}, '{}')`.execute(owner);
       // A round trip on the listening connection delivers anything already sent to it.
       await listener.query("SELECT 1");
       t.same(heard, ["test-job"], "one wake-up, for the job that can start now");

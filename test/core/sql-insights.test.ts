@@ -5,7 +5,6 @@ import { promisify } from "node:util";
 import { sql } from "kysely";
 import t from "tap";
 import { withOrg } from "../../core/db/org-scope.ts";
-import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
 import { rollupAdd } from "../../core/jobs/rollups.ts";
 import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
@@ -16,9 +15,7 @@ const DIR = fileURLToPath(new URL("../../sql/insights/", import.meta.url));
 t.test("every insight query in sql/insights runs with psql -f and reads the live views", async (t) => {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db, "Test Org");
-  const ids = await withQueueEngine(db.url, (boss) =>
-    withOrg(db.handles.app, orgId, (trx) => new JobClient(boss).enqueueMany(trx, [1, 2, 3, 4, 5].map((i) => ({ type: "test-job", payload: { echo: i } })))),
-  );
+  const ids = await withOrg(db.handles.app, orgId, (trx) => new JobClient().enqueueMany(trx, [1, 2, 3, 4, 5].map((i) => ({ type: "test-job", payload: { echo: i } }))));
   const [oldest, , , stuck, slow] = ids.map((r) => r.id);
   const owner = db.handles.owner;
   // One job due five minutes ago, one running two hours (past its 15-minute expiry), one that

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Test } from "tap";
 import { connectDatabase, type DatabaseHandles } from "../../core/db/connect.ts";
-import { organisationCreate } from "../../core/db/organisations.ts";
+import { organisationCreate } from "../../core/accounts/organisations.ts";
 import { testEnv } from "./test-env.ts";
 
 export interface TestDatabase {
@@ -17,8 +17,8 @@ function urlFor(name: string): string {
   return url.toString();
 }
 
-export async function serverQuery<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: testEnv.serverUrl });
+export async function serverQuery<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = testEnv.serverUrl): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query<R>(text, values)).rows;
@@ -52,7 +52,10 @@ export async function createTestDatabase(t: Test): Promise<TestDatabase> {
     }
   }
   const url = urlFor(name);
-  const handles = connectDatabase({ url, maxConnections: 5, applicationName: "gpt-platform:test" });
+  // A clone does not inherit the template's database privileges (no TEMP for PUBLIC): the release
+  // step applies them to every database it releases, and so does this.
+  await serverQuery("SELECT ops.enforce_database_privileges()", [], url);
+  const handles = connectDatabase({ url, appPassword: testEnv.appPassword, maxConnections: 5, applicationName: "gpt-platform:test" });
   t.teardown(async () => {
     await handles.close();
     await serverQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -13,6 +13,8 @@ export const testEnv = {
   templateDb: required("TEST_TEMPLATE_DB"),
   runId: required("TEST_RUN_ID"),
   redisUrl: required("TEST_REDIS_URL"),
+  /** gpt_app's password when the server wants one (APP_DATABASE_PASSWORD); unset for trust auth. */
+  appPassword: process.env.APP_DATABASE_PASSWORD || undefined,
 };
 
 export const TEST_JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop";

@@ -1,3 +1,4 @@
+import { mailedLink, type WebProcess } from "./web-process.ts";
 /**
  * A browser without JavaScript, for the web app's HTTP tests: keeps cookies, sends forms the way a
  * plain HTML form posts them (with the CSRF field scraped from the page and the page's Origin),
@@ -110,14 +111,19 @@ export function pageText(html: string): string {
 export const GOOD_PASSWORD = "violet-Harbor-92-quietly-ferns";
 
 /** Signs up through the web form and returns the signed-in client (fails the test loudly if refused). */
-export async function signUpClient(base: string, input: { email: string; organisationName?: string; displayName?: string }, headers: Record<string, string> = {}): Promise<WebClient> {
-  const client = new WebClient(base, headers);
+/** Signs up as a person would: the form, the mailed link, the confirmation. Returns the signed-in client. */
+export async function signUpClient(web: WebProcess, input: { email: string; organisationName?: string; displayName?: string }, headers: Record<string, string> = {}): Promise<WebClient> {
+  const client = new WebClient(web.url, headers);
   const response = await client.submit("/signup", {
     displayName: input.displayName ?? "Test Person",
     email: input.email,
     organisationName: input.organisationName ?? `Org of ${input.email}`,
     password: GOOD_PASSWORD,
   });
-  if (response.status !== 302) throw new Error(`sign-up of ${input.email} answered ${response.status}: ${pageText(response.html).slice(0, 400)}`);
+  if (response.status !== 200 || !/Check your inbox/.test(response.html)) {
+    throw new Error(`sign-up of ${input.email} answered ${response.status}: ${pageText(response.html).slice(0, 400)}`);
+  }
+  const confirmed = await client.submit(await mailedLink(web, input.email, /Finish creating/), {});
+  if (confirmed.status !== 302) throw new Error(`confirming the sign-up of ${input.email} answered ${confirmed.status}: ${pageText(confirmed.html).slice(0, 400)}`);
   return client;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Test } from "tap";
 import type { Env } from "../../core/config/parse-env.ts";
 import type { TestDatabase } from "./database.ts";
-import { TEST_JWT_SECRET } from "./test-env.ts";
+import { TEST_JWT_SECRET, testEnv } from "./test-env.ts";
 import { waitFor } from "./wait.ts";
 
 const SERVER = fileURLToPath(new URL("../../web/server.ts", import.meta.url));
@@ -30,6 +30,7 @@ export async function startWeb(t: Test, db: TestDatabase, env: Env = {}): Promis
       PATH: process.env.PATH,
       NODE_ENV: "production",
       DATABASE_URL: db.url,
+      ...(testEnv.appPassword ? { APP_DATABASE_PASSWORD: testEnv.appPassword } : {}),
       DATABASE_POOL_MAX: "4",
       HOST: "127.0.0.1",
       WEB_PORT: "0",
@@ -68,4 +69,19 @@ export async function startWeb(t: Test, db: TestDatabase, env: Env = {}): Promis
       return exited;
     },
   };
+}
+
+/**
+ * The path of the link in the latest mail the development mailer logged for `to` (whose subject
+ * matches `subject`, when given), waiting for the log line to arrive from the web process.
+ */
+export async function mailedLink(web: WebProcess, to: string, subject?: RegExp): Promise<string> {
+  const mail = await waitFor(`mail to ${to} (web output so far: ${web.output().slice(-1500)})`, () =>
+    web
+      .logLines()
+      .map((line) => line.mail as { to?: string; subject?: string; body?: string } | undefined)
+      .filter((m) => m?.to === to && (!subject || subject.test(m.subject ?? "")))
+      .at(-1),
+  );
+  return new URL(/https?:\/\/\S+/.exec(mail.body ?? "")![0]).pathname;
 }

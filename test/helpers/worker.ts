@@ -8,12 +8,13 @@ import type { TestDatabase } from "./database.ts";
 import type { Env } from "../../core/config/parse-env.ts";
 import { loadWorkerConfig, type WorkerConfig } from "../../core/config/worker-config.ts";
 import { buildWorkerApp } from "../../worker/app.ts";
-import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from "./test-env.ts";
+import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testEnv } from "./test-env.ts";
 
 /** Worker settings for tests: quiet logs, fast polling and supervision, everything else default. */
 export function testWorkerEnv(databaseUrl: string, overrides: Env = {}): Env {
   return {
     DATABASE_URL: databaseUrl,
+    APP_DATABASE_PASSWORD: testEnv.appPassword,
     DATABASE_POOL_MAX: "5",
     JWT_SECRET: TEST_JWT_SECRET,
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,

@@ -23,7 +23,7 @@ const manifestOf = (dump: string): Manifest => JSON.parse(readFileSync(dump.repl
 async function seeded(t: Test): Promise<{ db: TestDatabase; env: Record<string, string>; orgId: string }> {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
-  await sql`SELECT * FROM app.enqueue_many(${JSON.stringify([1, 2, 3].map((n) => ({ type: "test-job", org_id: orgId, payload: { echo: n } })))}::jsonb)`.execute(
+  await sql`SELECT * FROM ops.enqueue_many(${JSON.stringify([1, 2, 3].map((n) => ({ type: "test-job", org_id: orgId, payload: { echo: n } })))}::jsonb)`.execute(
     db.handles.owner,
   );
   return { db, env: { DATABASE_URL: db.url }, orgId };
@@ -195,4 +195,34 @@ t.test("the cron wrapper logs each run and never runs two at once", async (t) =>
   t.equal(unreachable.code, 1);
   t.match(readFileSync(join(dir, "backup.log"), "utf8"), /cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere[\s\S]*backup finished: FAILED/);
   t.ok(existsSync(join(dir, "backup.log")));
+});
+
+t.test("backups and drills never put the database password on a command line", async (t) => {
+  const { db } = await seeded(t);
+  const dir = backupDir(t);
+  // The local server trusts its clients, so any password connects: this one only has to stay secret.
+  const password = "S3cret:pa55\\word@home";
+  const url = new URL(db.url);
+  url.password = encodeURIComponent(password);
+  // Shims record what every PostgreSQL client was started with, then run the real one.
+  const shims = mkdtempSync(join(tmpdir(), "gpt-shims-"));
+  t.teardown(() => rmSync(shims, { recursive: true, force: true }));
+  const calls = join(shims, "calls.log");
+  for (const tool of ["psql", "pg_dump", "pg_restore"]) {
+    const real = await new Promise<string>((resolve) => spawn("bash", ["-c", `command -v ${tool}`]).stdout.on("data", (d: Buffer) => resolve(d.toString().trim())));
+    writeFileSync(join(shims, tool), `#!/usr/bin/env bash\nprintf '%s PGPASSFILE=%s\\n' "${tool} $*" "$PGPASSFILE" >>"${calls}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+  }
+  const env = { DATABASE_URL: url.toString(), PATH: `${shims}:${process.env.PATH}` };
+
+  const backup = await script("backup-database.sh", ["--dir", dir], env);
+  t.equal(backup.code, 0, backup.stderr);
+  const drill = await script("restore-drill.sh", [backup.stdout.trim()], env);
+  t.equal(drill.code, 0, drill.stderr);
+  const log = readFileSync(calls, "utf8");
+  t.ok(log.split("\n").filter(Boolean).length >= 5, "the clients ran through the shims");
+  t.notMatch(log, "S3cret", "no command line carries the password");
+  t.notMatch(backup.stderr + drill.stderr, "S3cret", "nor does anything the scripts print");
+  const passfiles = [...new Set([...log.matchAll(/PGPASSFILE=(\S+)/g)].map((m) => m[1]!))];
+  t.ok(passfiles.length > 0, "the password went through a password file");
+  t.notOk(passfiles.some((file) => existsSync(file)), "which is gone when the script ends");
 });

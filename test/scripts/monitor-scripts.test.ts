@@ -14,7 +14,7 @@ t.test("monitor-queue: thresholds give Nagios exit codes", async (t) => {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
   const env = { DATABASE_URL: db.url };
-  const enqueue = (jobs: unknown[]) => sql`SELECT * FROM app.enqueue_many(${JSON.stringify(jobs)}::jsonb)`.execute(db.handles.owner);
+  const enqueue = (jobs: unknown[]) => sql`SELECT * FROM ops.enqueue_many(${JSON.stringify(jobs)}::jsonb)`.execute(db.handles.owner);
 
   const idle = await runScript("monitor-queue.sh", [], env);
   t.equal(idle.code, 0);

@@ -73,7 +73,7 @@ t.test("a real Prometheus scrapes a worker and the web app and evaluates the rul
   await worker.ready();
   const web = await startWeb(t, db);
   // One job run, so the run-time and pickup histograms have series.
-  const { rows } = await sql<{ id: string }>`SELECT app.enqueue('test-job', ${orgId}, '{"echo": 1}') AS id`.execute(db.handles.owner);
+  const { rows } = await sql<{ id: string }>`SELECT ops.enqueue('test-job', ${orgId}, '{"echo": 1}') AS id`.execute(db.handles.owner);
   await waitFor("the job to complete", async () => {
     const done = await sql`SELECT 1 FROM pgboss.job WHERE id = ${rows[0]!.id} AND state = 'completed'`.execute(db.handles.owner);
     return done.rows.length === 1;

@@ -47,7 +47,7 @@ t.test("test jobs from the form run, fail, show their timeline, and are retried 
   const db = await createTestDatabase(t);
   await startWorkerApp(t, db.url, { runJobs: true, env: { JOB_ROLLUP_FLUSH_SECONDS: "1", SHUTDOWN_TIMEOUT_SECONDS: "1" } });
   const web = await startWeb(t, db);
-  const ada = await signUpClient(web.url, { email: "ada@example.com", organisationName: "Engines" });
+  const ada = await signUpClient(web, { email: "ada@example.com", organisationName: "Engines" });
 
   await t.test("bad knobs are refused field by field and enqueue nothing", async (t) => {
     const notNumber = await ada.submit("/jobs/new", { echo: "x", delayMs: "soon" });
@@ -133,11 +133,11 @@ t.test("test jobs from the form run, fail, show their timeline, and are retried 
 t.test("the jobs list filters and pages through an organisation's jobs", async (t) => {
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
-  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+  const ada = await signUpClient(web, { email: "ada@example.com" });
   const orgId = (await sql<{ id: string }>`SELECT id FROM app.organisations`.execute(db.handles.owner)).rows[0]!.id;
   const seededAt = new Date();
-  await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss);
+  await withQueueEngine(db.url, async () => {
+    const jobs = new JobClient();
     await withOrg(db.handles.app, orgId, (trx) => jobs.enqueueMany(trx, Array.from({ length: 120 }, (_, i) => ({ type: "test-job", payload: { echo: `item-${i}` } }))));
     await withOrg(db.handles.app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: "the NEEDLE in the haystack" }));
   });
@@ -164,9 +164,9 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
     const [a, b, c, d, e] = oldest.rows.map((r) => r.job_id);
     await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"message":"broken"}' WHERE id IN (${a}, ${b})`.execute(db.handles.owner);
     await sql`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id IN (${c}, ${d}, ${e})`.execute(db.handles.owner);
-    const bob = await signUpClient(web.url, { email: "bob@example.com" });
+    const bob = await signUpClient(web, { email: "bob@example.com" });
     const bobOrg = (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of bob%'`.execute(db.handles.owner)).rows[0]!.id;
-    const bobsJob = await withQueueEngine(db.url, (boss) => withOrg(db.handles.app, bobOrg, (trx) => new JobClient(boss).enqueue(trx, "test-job", { echo: "bob" })));
+    const bobsJob = await withOrg(db.handles.app, bobOrg, (trx) => new JobClient().enqueue(trx, "test-job", { echo: "bob" }));
     await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE id = ${bobsJob.id}`.execute(db.handles.owner);
 
     t.same(listedJobIds((await ada.get("/jobs?state=failed")).html).sort(), [a, b].sort(), "failed: exactly this organisation's two");
@@ -184,7 +184,7 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
 t.test("agents: one schema checks the form; create, edit, pause and delete", async (t) => {
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
-  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+  const ada = await signUpClient(web, { email: "ada@example.com" });
   const bad = await ada.submit("/agents/new", { name: "", model: "gpt4", systemPrompt: "", temperature: "3", maxTokens: "0" });
   t.equal(bad.status, 400);
   const text = pageText(bad.html);
@@ -219,7 +219,7 @@ t.test("API tokens: shown once, work against the jobs API, and stop working when
   const db = await createTestDatabase(t);
   const worker = await startWorkerApp(t, db.url);
   const web = await startWeb(t, db);
-  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+  const ada = await signUpClient(web, { email: "ada@example.com" });
 
   const refused = await ada.submit("/tokens", { name: "", ttlDays: "7" });
   t.equal(refused.status, 400);
@@ -251,7 +251,7 @@ t.test("API tokens: shown once, work against the jobs API, and stop working when
 t.test("the dashboard shows the platform's newest backup and restore drill, and what to do without them", async (t) => {
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
-  const client = await signUpClient(web.url, { email: "bea@example.com", organisationName: "Backups Ltd" });
+  const client = await signUpClient(web, { email: "bea@example.com", organisationName: "Backups Ltd" });
   const line = async () => /data-testid="data-protection"[^>]*>([\s\S]*?)<\/p>/.exec((await client.get("/dashboard")).html)?.[1]?.replace(/<!-- -->/g, "");
 
   t.equal(await line(), "No backup recorded yet (operators: scripts/backup-database.sh) · no restore drill yet (scripts/restore-drill.sh)");

@@ -41,7 +41,7 @@ async function snapshot(db: TestDatabase): Promise<Record<string, string>> {
 t.test("every mutation refuses a request without its CSRF token or from another site", async (t) => {
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
-  const ada = await signUpClient(web.url, { email: "ada@example.com" });
+  const ada = await signUpClient(web, { email: "ada@example.com" });
   await ada.submit("/jobs/new", { echo: "keep me" });
   const routes = await actionUrls();
   t.ok(routes.length >= 15, `found the app's forms (${routes.map((r) => r.id).join(", ")})`);
@@ -64,8 +64,8 @@ t.test("every mutation refuses a request without its CSRF token or from another 
 t.test("another organisation's things are not found, to read or to change", async (t) => {
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
-  const ada = await signUpClient(web.url, { email: "ada@example.com", organisationName: "Ada Org" });
-  const eve = await signUpClient(web.url, { email: "eve@example.com", organisationName: "Eve Org" });
+  const ada = await signUpClient(web, { email: "ada@example.com", organisationName: "Ada Org" });
+  const eve = await signUpClient(web, { email: "eve@example.com", organisationName: "Eve Org" });
   const job = await ada.submit("/jobs/new", { echo: "private" });
   const jobPath = job.location!;
   t.match(jobPath, /^\/jobs\/[0-9a-f-]{36}$/);
@@ -128,6 +128,10 @@ t.test("security headers, private caching, and error pages that reveal nothing",
   const missing = await new WebClient(web.url).get("/no-such-page");
   t.equal(missing.status, 404);
   t.match(pageText(missing.html), "Not found");
+  await waitFor("the 404's request line", () => web.logLines().some((l) => l.msg === "request" && String(l.path).includes("/no-such-page")));
+  const about404 = web.logLines().filter((l) => JSON.stringify(l).includes("/no-such-page"));
+  t.ok(about404.length > 0 && about404.every((l) => Number(l.level) < 50), "an ordinary 404 is never logged as an error");
+  t.notOk(about404.some((l) => JSON.stringify(l).includes('"stack"')), "nor with a stack");
 
   const https = await startWeb(t, db, { WEB_PUBLIC_URL: "https://app.example" });
   const secure = await new WebClient(https.url).get("/signin");

@@ -4,6 +4,7 @@ import t from "tap";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { flushSentry } from "../../core/observability/sentry.ts";
 import { createOrganisation, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { captureLines } from "../helpers/logs.ts";
 import { startSentryIngest } from "../helpers/sentry-ingest.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { startWorkerApp } from "../helpers/worker.ts";
@@ -36,7 +37,8 @@ function finished(db: TestDatabase, id: string, state: string) {
 t.test("the worker runs jobs end to end", async (t) => {
   const db = await createTestDatabase(t);
   const sentry = await startSentryIngest(t);
-  const app = await startWorkerApp(t, db.url, { runJobs: true, env: { SENTRY_DSN: sentry.dsn } });
+  const logs = captureLines();
+  const app = await startWorkerApp(t, db.url, { runJobs: true, env: { SENTRY_DSN: sentry.dsn, LOG_LEVEL: "info" }, logStream: logs.stream });
   const orgId = await createOrganisation(db);
   const enqueue = (payload: Record<string, unknown>) =>
     withOrg(db.handles.app, orgId, (trx) => app.jobs.enqueue(trx, "test-job", payload)).then((r) => r.id);
@@ -82,6 +84,20 @@ t.test("the worker runs jobs end to end", async (t) => {
     t.match(event.tags, { queue: "test-job", job_id: id, org_id: orgId });
     t.equal(event.exception?.values[0]?.value, "always broken");
     t.equal(sentry.events.filter((e) => e.tags?.job_id === id).length, 1, "reported once: only the last failure");
+  });
+
+  await t.test("credentials quoted in a failure's message reach neither the logs nor Sentry", async (t) => {
+    const message = "upstream refused postgres://app:not-a-real-password@db.internal/x with Bearer abcdef0123456789xyz (api_key=sk-or-v1-0123456789abcdefghij)";
+    const id = await enqueue({ failOnAttempts: 1000, failMessage: message });
+    await finished(db, id, "failed");
+    await flushSentry(2000);
+    const event = await waitFor("the Sentry event", () => sentry.events.find((e) => e.tags?.job_id === id));
+    const logged = logs.lines().filter((line) => line.includes(id));
+    t.ok(logged.some((line) => line.includes("upstream refused")), "the failure is logged");
+    for (const secret of ["not-a-real-password", "abcdef0123456789xyz", "sk-or-v1-0123456789abcdefghij"]) {
+      t.notOk(logged.some((line) => line.includes(secret)), `${secret} is not in the logs`);
+      t.notMatch(JSON.stringify(event), secret, `${secret} is not sent to Sentry`);
+    }
   });
 
   await t.test("a payload written by hand that fails the schema goes straight to the dead-letter queue", async (t) => {

@@ -2,6 +2,7 @@ import pg from "pg";
 import type { PgBoss } from "pg-boss";
 import t from "tap";
 import { createPool } from "../../core/db/connect.ts";
+import { withOrg } from "../../core/db/org-scope.ts";
 import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
 import { notifyChannelSql } from "../../core/jobs/engine.ts";
@@ -23,8 +24,8 @@ t.test("the runner's statements keep pg-boss's job model", async (t) => {
   const statements = new QueueStatements(Q, await queueTable(pool, Q));
 
   await withQueueEngine(db.url, async (boss) => {
-    const jobs = new JobClient(boss);
-    const send = (echo: unknown, priority = 0) => jobs.enqueue(db.handles.owner, Q, { echo }, { orgId: org, priority }).then((r) => r.id);
+    const jobs = new JobClient();
+    const send = (echo: unknown, priority = 0) => withOrg(db.handles.app, org, (trx) => jobs.enqueue(trx, Q, { echo }, { priority })).then((r) => r.id);
 
     await t.test("claim: highest priority first, marked active with the organisation and pickup time", async (t) => {
       const low = await send("low");
@@ -110,6 +111,7 @@ t.test("our LISTEN channel is the one pg-boss notifies on", async (t) => {
   const channel = (await client.query<{ channel: string }>(`SELECT ${notifyChannelSql()} AS channel`)).rows[0]!.channel;
   await client.query(`LISTEN "${channel}"`);
   const heard = new Promise<string | undefined>((resolve) => client.on("notification", (m) => resolve(m.payload)));
-  await withQueueEngine(db.url, (boss) => new JobClient(boss).enqueue(db.handles.owner, Q, {}, { orgId: org }));
-  t.equal(await heard, Q, "an insert announces its queue on our channel");
+  // pg-boss's own insert, not ours: the channel must be the one pg-boss itself notifies on.
+  await withQueueEngine(db.url, (boss) => boss.send(Q, {}, { group: { id: org } }));
+  t.equal(await heard, Q, "pg-boss's send announces its queue on our channel");
 });

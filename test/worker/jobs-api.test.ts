@@ -93,6 +93,7 @@ t.test("jobs API", async (t) => {
       ["forged (other secret)", await tokenFor(db, orgA, { secret: "another-secret-another-secret-another" }), "invalid_token"],
       ["alg none", `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ ...claims, exp: now + 600 })}.`, "invalid_token"],
       ["wrong audience", signed({ alg: "HS256", typ: "JWT" }, { ...claims, aud: "someone-else", exp: now + 600 }), "invalid_token"],
+      ["no audience at all", signed({ alg: "HS256", typ: "JWT" }, { ...claims, aud: undefined, exp: now + 600 }), "invalid_token"],
       ["claims missing org", signed({ alg: "HS256", typ: "JWT" }, { ...claims, org: undefined, exp: now + 600 }), "invalid_token"],
       ["garbage", "not-a-jwt", "invalid_token"],
     ];
@@ -265,4 +266,42 @@ t.test("API tokens: a revoked or unknown token stops working at once", async (t)
   const unknown = await ask(unregistered);
   t.equal(unknown.statusCode, 401, "a correctly signed token with no row is refused");
   t.equal(unknown.json().code, "token_revoked");
+});
+
+t.test("a validly signed token naming the wrong organisation is refused, and does not lock the real one out", async (t) => {
+  const db = await createTestDatabase(t);
+  const app = await startWorkerApp(t, db.url);
+  const org = await createOrganisation(db);
+  const other = await createOrganisation(db);
+  const token = await tokenFor(db, org);
+  const { jti } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { jti: string };
+  const { signApiToken } = await import("../../core/auth/api-token.ts");
+  // Someone holding JWT_SECRET (or a bug) makes a token with the real one's id but another organisation.
+  const wrongOrg = signApiToken(TEST_JWT_SECRET, { orgId: other, subject: "x", scopes: ["jobs:read"], ttlSeconds: 600, jti });
+  const ask = (bearerToken: string) => app.inject({ url: "/api/queues", headers: bearer(bearerToken) });
+  const refused = await ask(wrongOrg);
+  t.equal(refused.statusCode, 401, "the token's organisation must be its row's");
+  t.equal((await ask(token)).statusCode, 200, "the real token keeps working right after");
+  t.equal((await ask(wrongOrg)).statusCode, 401, "and the impostor stays refused once the real one is cached");
+});
+
+t.test("an API token stops working when its creator leaves the organisation", async (t) => {
+  const db = await createTestDatabase(t);
+  const app = await startWorkerApp(t, db.url);
+  const org = await createOrganisation(db);
+  const { owner } = db.handles;
+  const users = await Promise.all(["boss@example.com", "leaver@example.com"].map((email) => owner.insertInto("app.users").values({ email }).returning("id").executeTakeFirstOrThrow()));
+  await owner.insertInto("app.memberships").values([{ org_id: org, user_id: users[0]!.id, role: "owner" }, { org_id: org, user_id: users[1]!.id, role: "admin" }]).execute();
+  const { apiTokenCreate } = await import("../../core/auth/api-tokens.ts");
+  const { memberRemove } = await import("../../core/accounts/members.ts");
+  const { withOrg } = await import("../../core/db/org-scope.ts");
+  const { waitFor } = await import("../helpers/wait.ts");
+  const { token } = await withOrg(db.handles.app, org, (trx) =>
+    apiTokenCreate(trx, TEST_JWT_SECRET, { orgId: org, name: "leaver's", scopes: ["jobs:read"], ttlDays: 1, createdBy: users[1]!.id, subject: "leaver" }),
+  );
+  const ask = () => app.inject({ url: "/api/queues", headers: bearer(token) });
+  t.equal((await ask()).statusCode, 200, "works while its creator is a member");
+  t.ok(await withOrg(db.handles.app, org, (trx) => memberRemove(trx, users[1]!.id, "owner")));
+  const refused = await waitFor("the revocation to reach the worker", async () => ((await ask()).statusCode === 401 ? true : undefined), { timeoutMs: 2000, intervalMs: 10 });
+  t.ok(refused, "refused once the creator is removed");
 });

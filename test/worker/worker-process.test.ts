@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import t, { type Test } from "tap";
 import { withOrg } from "../../core/db/org-scope.ts";
-import { withQueueEngine } from "../../core/jobs/engine.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
 import { createOrganisation, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -17,7 +16,7 @@ async function setup(t: Test) {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
   const enqueue = (payload: Record<string, unknown>) =>
-    withQueueEngine(db.url, (boss) => withOrg(db.handles.app, orgId, (trx) => new JobClient(boss).enqueue(trx, "test-job", payload))).then((r) => r.id);
+    withOrg(db.handles.app, orgId, (trx) => new JobClient().enqueue(trx, "test-job", payload)).then((r) => r.id);
   return { db, orgId, enqueue };
 }
 

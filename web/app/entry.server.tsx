@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { AppLoadContext, EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { reportError } from "../../core/observability/sentry.ts";
 import { NonceContext } from "./lib/nonce.ts";
@@ -11,12 +11,17 @@ import { redactedPath } from "./lib/redact-path.ts";
 export { closePlatform } from "./lib/platform.server.ts";
 
 /**
- * Errors thrown by loaders and actions (not the 4xx responses they throw on purpose): logged with
- * the request and sent to Sentry; the browser sees only the generic error page.
+ * Errors thrown by loaders and actions: logged with the request and sent to Sentry; the browser
+ * sees only the generic error page. A 4xx answer Remix reports here (a URL no route matches) is
+ * an ordinary outcome, logged as such, without a stack.
  */
 export function handleError(error: unknown, { request }: { request: Request }) {
   if (request.signal.aborted) return;
   const path = redactedPath(new URL(request.url).pathname);
+  if (isRouteErrorResponse(error) && error.status < 500) {
+    webLog().info({ method: request.method, path, status: error.status }, `web request answered ${error.status}`);
+    return;
+  }
   reportError(error, { path });
   webLog().error({ err: error, method: request.method, path }, "web request failed");
 }

@@ -2,7 +2,7 @@ import type { WorkerConfig } from "../../core/config/worker-config.ts";
 import { jobCatalogue } from "../../core/jobs/catalogue.ts";
 import type { JobType } from "../../core/jobs/define-job.ts";
 import { testJob } from "../../core/jobs/types/test-job.ts";
-import type { JobHandler } from "../runner/job-handler.ts";
+import type { JobHandler } from "./job-handler.ts";
 import { createTestJobHandler } from "./test-job.ts";
 
 export interface RegisteredHandler {

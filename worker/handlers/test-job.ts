@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { testJob } from "../../core/jobs/types/test-job.ts";
-import { PermanentJobError, type JobHandler } from "../runner/job-handler.ts";
+import { PermanentJobError, type JobHandler } from "./job-handler.ts";
 
 export interface TestJobOptions {
   /** Whether crashOnAttempts may kill this process; off unless the operator opts in (TEST_JOB_CRASH_ENABLED). */

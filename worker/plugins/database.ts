@@ -6,6 +6,8 @@ export const databasePlugin = fp(
   async (app) => {
     const db = connectDatabase({
       url: app.config.DATABASE_URL,
+      appUrl: app.config.APP_DATABASE_URL,
+      appPassword: app.config.APP_DATABASE_PASSWORD,
       maxConnections: app.config.DATABASE_POOL_MAX,
       applicationName: "gpt-platform:worker",
     });

@@ -20,7 +20,7 @@ function fromDomain(error: Error): HttpError | undefined {
     return new HttpError(400, "invalid_payload", error.message, { fields: error.problems });
   }
   if (error instanceof BulkEnqueueError) {
-    return new HttpError(400, "invalid_jobs", `${error.failures.length} job(s) rejected; nothing was enqueued`, {
+    return new HttpError(400, "invalid_jobs", error.message, {
       jobs: error.failures.map(({ index, error: e }) => {
         const mapped = fromDomain(e);
         return { index, code: mapped?.code ?? "invalid_job", message: e.message, ...(mapped?.extra ?? {}) };

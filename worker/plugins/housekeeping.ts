@@ -1,5 +1,5 @@
 import fp from "fastify-plugin";
-import { runHousekeeping } from "../../core/db/housekeeping.ts";
+import { runHousekeeping } from "../../core/ops/housekeeping.ts";
 
 const FIRST_RUN_DELAY_MS = 30_000;
 const INTERVAL_MS = 10 * 60_000;

@@ -39,7 +39,7 @@ export const queueEnginePlugin = fp<QueueEnginePluginOptions>(
     await boss.start();
     await ensureQueues(boss);
     app.decorate("boss", boss);
-    app.decorate("jobs", new JobClient(boss, { pool: app.db.appPool, db: app.db.app }));
+    app.decorate("jobs", new JobClient(app.db.app));
     app.service.engineStarted = true;
     app.addHook("onClose", async () => {
       app.service.engineStarted = false;

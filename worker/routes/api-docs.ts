@@ -5,9 +5,30 @@ import { createdJob, createdJobs, createJobBody, errorResponse, jobView, queuesR
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output" = "output"): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
-  return rest;
+/** Replaces every `$ref` in a JSON Schema (a tree of plain objects and arrays) by `rename(ref)`. */
+function withRefs(value: unknown, rename: (ref: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => withRefs(v, rename));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? rename(v) : withRefs(v, rename)]));
+}
+
+/**
+ * JSON Schemas for the document's components. zod writes recursive parts (z.json()) as `$defs`
+ * with `#/$defs/...` references, which in an OpenAPI document resolve against the document root,
+ * where there are none: each schema's `$defs` move to components.schemas as `<name>.<def>`.
+ */
+class SchemaComponents {
+  readonly schemas: Record<string, JsonSchema> = {};
+
+  /** `schema` as JSON Schema; its shared parts are registered under `name`. */
+  of(name: string, schema: z.ZodType, io: "input" | "output" = "output"): JsonSchema {
+    const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+    const rename = (ref: string) => ref.replace(/^#\/\$defs\//, `#/components/schemas/${name}.`);
+    for (const [def, body] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
+      this.schemas[`${name}.${def}`] = withRefs(body, rename) as JsonSchema;
+    }
+    return withRefs(rest, rename) as JsonSchema;
+  }
 }
 
 const error = (description: string) => ({
@@ -20,15 +41,26 @@ const error = (description: string) => ({
  * validate with (including each job type's payload and result), so it cannot drift from the code.
  */
 export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes: number; maxBulkJobs: number }) {
+  const components = new SchemaComponents();
+  const jsonSchema = (name: string, schema: z.ZodType, io: "input" | "output" = "output") => components.of(name, schema, io);
   const createJobVariants = jobCatalogue.map((job) =>
-    jsonSchema(createJobBody.extend({ type: z.literal(job.name), payload: job.payload.optional() }), "input"),
+    jsonSchema(`CreateJob.${job.name}`, createJobBody.extend({ type: z.literal(job.name), payload: job.payload.optional() }), "input"),
   );
   const jobSchemas = Object.fromEntries(
     jobCatalogue.flatMap((job) => [
-      [`${job.name}.payload`, { description: job.description, ...jsonSchema(job.payload, "input") }],
-      [`${job.name}.result`, jsonSchema(job.result)],
+      [`${job.name}.payload`, { description: job.description, ...jsonSchema(`${job.name}.payload`, job.payload, "input") }],
+      [`${job.name}.result`, jsonSchema(`${job.name}.result`, job.result)],
     ]),
   );
+  const schemas = {
+    CreateJob: { oneOf: createJobVariants, discriminator: { propertyName: "type" } },
+    Job: jsonSchema("Job", jobView),
+    Queues: jsonSchema("Queues", queuesResponse),
+    Error: jsonSchema("Error", errorResponse),
+    CreatedJob: jsonSchema("CreatedJob", createdJob),
+    CreatedJobs: jsonSchema("CreatedJobs", createdJobs),
+    ...jobSchemas,
+  };
   const auth = [{ bearerAuth: [] }];
   const jobId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
   const commonErrors = {
@@ -53,13 +85,7 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
         bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
         metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN; without it metrics answer on loopback only." },
       },
-      schemas: {
-        CreateJob: { oneOf: createJobVariants, discriminator: { propertyName: "type" } },
-        Job: jsonSchema(jobView),
-        Queues: jsonSchema(queuesResponse),
-        Error: jsonSchema(errorResponse),
-        ...jobSchemas,
-      },
+      schemas: { ...schemas, ...components.schemas },
     },
     paths: {
       "/api/jobs": {
@@ -68,11 +94,15 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
           security: auth,
           requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/CreateJob" } } } },
           responses: {
-            201: { description: "Enqueued.", content: { "application/json": { schema: jsonSchema(createdJob) } } },
-            200: { description: "The idempotency key matched an existing job; its id.", content: { "application/json": { schema: jsonSchema(createdJob) } } },
-            400: error("Malformed JSON, unknown job type (knownTypes lists them) or invalid payload (fields names each problem)."),
+            201: { description: "Enqueued.", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJob" } } } },
+            200: { description: "The idempotency key matched an existing job; its id.", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJob" } } } },
+            400: error(
+              "Malformed JSON, invalid UTF-8, nesting deeper than 32 levels in the payload, a repeated key, NUL or unpaired surrogates in a string, " +
+                "unknown job type (knownTypes lists them) or invalid payload (fields names each problem).",
+            ),
             409: error("The idempotency key was used before with a different payload."),
             413: error("Payload or body too large."),
+            415: error("The body is not application/json in UTF-8."),
             ...commonErrors,
           },
         },
@@ -86,9 +116,10 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
             content: { "application/json": { schema: { type: "object", required: ["jobs"], properties: { jobs: { type: "array", items: { $ref: "#/components/schemas/CreateJob" }, maxItems: limits.maxBulkJobs } } } } },
           },
           responses: {
-            201: { description: "Enqueued; ids in request order.", content: { "application/json": { schema: jsonSchema(createdJobs) } } },
+            201: { description: "Enqueued; ids in request order.", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJobs" } } } },
             400: error("One or more jobs are invalid (jobs lists each by index); nothing was enqueued."),
             413: error("A payload or the body is too large."),
+            415: error("The body is not application/json in UTF-8."),
             ...commonErrors,
           },
         },

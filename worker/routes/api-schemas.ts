@@ -9,7 +9,10 @@ const startAfter = z
 
 export const createJobBody = z.strictObject({
   type: z.string().min(1).max(100).describe("Job type, e.g. test-job (see GET /api-docs for each type's payload)."),
-  payload: z.json().optional().describe("The job's input; validated against the job type's schema. Defaults to {}."),
+  payload: z
+    .record(z.string(), z.json(), { error: "must be a JSON object; leave it out to send {}" })
+    .optional()
+    .describe("The job's input, a JSON object; validated against the job type's schema. Defaults to {}."),
   priority: z.int().min(-100).max(100).optional().describe("Higher runs first. Default 0."),
   startAfter: startAfter.optional(),
   idempotencyKey: z

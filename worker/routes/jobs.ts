@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { cancelJob, retryJob } from "../../core/jobs/job-actions.ts";
-import { jobGetForOrg, type JobRecord } from "../../core/jobs/job-queries.ts";
+import { attemptsStarted, jobGetForOrg, outputIsError, type JobRecord } from "../../core/jobs/job-queries.ts";
 import { HttpError } from "../http-error.ts";
 import { apiGuard } from "../plugins/api-guard.ts";
 import { bulkCreateJobsBody, createJobBody, jobIdParams, type CreateJobBody } from "./api-schemas.ts";
@@ -81,13 +81,12 @@ function startAfterOption(value: string | number | undefined): Date | number | u
 }
 
 export function jobView(job: JobRecord) {
-  const failedOutput = job.state === "failed" || job.state === "retry" || (job.state === "cancelled" && job.output !== null);
   return {
     id: job.id,
     type: job.type,
     state: job.state,
     priority: job.priority,
-    attempts: job.startedAt ? job.retryCount + 1 : job.retryCount,
+    attempts: attemptsStarted(job),
     retryLimit: job.retryLimit,
     createdAt: job.createdAt.toISOString(),
     startAfter: job.startAfter.toISOString(),
@@ -95,7 +94,7 @@ export function jobView(job: JobRecord) {
     completedAt: job.completedAt?.toISOString() ?? null,
     payload: job.payload,
     output: job.state === "completed" ? job.output : null,
-    error: failedOutput ? (job.output ?? null) : null,
+    error: outputIsError(job) ? (job.output ?? null) : null,
     deadLetteredFrom: job.deadLetteredFrom,
   };
 }

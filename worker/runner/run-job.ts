@@ -4,7 +4,7 @@ import { isUuid, withOrg } from "../../core/db/org-scope.ts";
 import type { JobClient } from "../../core/jobs/enqueue.ts";
 import { fieldProblems } from "../../core/jobs/errors.ts";
 import type { RegisteredHandler } from "../handlers/index.ts";
-import { PermanentJobError, type JobContext } from "./job-handler.ts";
+import { PermanentJobError, type JobContext } from "../handlers/job-handler.ts";
 import type { ClaimedJob } from "./job-sql.ts";
 
 /** Longest stack kept with a failed job; the top frames are the useful ones. */

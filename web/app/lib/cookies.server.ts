@@ -1,5 +1,8 @@
 /** Minimal cookie reading and writing: the few cookies this app sets, with their flags in one place. */
 
+/** The signed-in session's token (web/app/lib/session.server.ts). */
+export const SESSION_COOKIE = "gpt_session";
+
 export function readCookie(request: Request, name: string): string | undefined {
   const header = request.headers.get("cookie");
   if (!header) return undefined;

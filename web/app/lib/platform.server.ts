@@ -53,7 +53,7 @@ async function createPlatform(): Promise<Platform> {
   const config = loadWebConfig(process.env);
   const log = webLog();
   initSentry({ dsn: config.SENTRY_DSN, environment: config.SENTRY_ENVIRONMENT, release: PLATFORM_VERSION, serverName: "web" });
-  const db = connectDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX, applicationName: "gpt-platform:web" });
+  const db = connectDatabase({ url: config.DATABASE_URL, appUrl: config.APP_DATABASE_URL, appPassword: config.APP_DATABASE_PASSWORD, maxConnections: config.DATABASE_POOL_MAX, applicationName: "gpt-platform:web" });
   // The web app sends and retries jobs; it runs none of pg-boss's background duties.
   const boss = createQueueEngine({ url: config.DATABASE_URL, applicationName: "gpt-platform:web:queue", maxConnections: 4, superviseIntervalSeconds: 60, runsMaintenance: false });
   boss.on("error", (error: Error) => log.error({ err: error }, "queue engine error"));
@@ -75,7 +75,7 @@ async function createPlatform(): Promise<Platform> {
     config,
     db,
     boss,
-    jobs: new JobClient(boss, { pool: db.appPool, db: db.app }),
+    jobs: new JobClient(db.app),
     signInLimiter: new RateLimiter(store, { windowSeconds: SIGN_IN_WINDOW_SECONDS }),
     redis,
     // Served over https means a real deployment: mail bodies (one-time links) stay out of its logs.

@@ -2,11 +2,11 @@ import { redirect } from "@remix-run/node";
 import { SESSION_LIFETIME_DAYS } from "../../../core/accounts/constants.ts";
 import { sessionByToken, sessionCreate, type SessionContext } from "../../../core/accounts/sessions.ts";
 import type { Membership } from "../../../core/accounts/users.ts";
-import { clearCookie, readCookie, serializeCookie } from "./cookies.server.ts";
+import { clearCookie, readCookie, serializeCookie, SESSION_COOKIE } from "./cookies.server.ts";
 import { newCsrfCookie } from "./csrf.server.ts";
 import { getPlatform } from "./platform.server.ts";
 
-export const SESSION_COOKIE = "gpt_session";
+export { SESSION_COOKIE };
 
 /** Whether cookies get the Secure flag: the app's public URL says whether it is served over https. */
 export async function secureCookies(): Promise<boolean> {
@@ -70,8 +70,17 @@ export async function endSessionHeaders(): Promise<Headers> {
   return headers;
 }
 
-/** Where to go after signing in: a local path only, never another site. */
+const LOCAL = "http://local.invalid";
+
+/**
+ * Where to go after signing in: a path on this site only, never another site. Browsers drop tabs
+ * and newlines from URLs and read a backslash as a slash, so "/\t/evil.example" or "/\\evil"
+ * would become "//evil.example"; such characters are refused outright, and what is left must
+ * resolve to this origin.
+ */
 export function safeNext(value: FormDataEntryValue | string | null | undefined): string {
   const next = typeof value === "string" ? value : "";
-  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/dashboard";
+  if (!/^\/(?![/\\])[^\s\\\x00-\x1f\x7f]*$/.test(next)) return "/dashboard";
+  const url = new URL(next, LOCAL);
+  return url.origin === LOCAL ? `${url.pathname}${url.search}${url.hash}` : "/dashboard";
 }

@@ -3,7 +3,7 @@ import { data } from "@remix-run/node";
 import { Link, useActionData, useLoaderData, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
 import { IntentButton } from "../components/forms.tsx";
-import { cancelJob, failedAttemptsOfJob, isUuid, JobActionError, jobGetForOrg, jobTimeline, retryJob } from "../lib/core.server.ts";
+import { attemptsStarted, cancelJob, failedAttemptsOfJob, isUuid, JobActionError, jobGetForOrg, jobTimeline, outputIsError, retryJob } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { inOrg, notFound } from "../lib/org.server.ts";
 
@@ -18,12 +18,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   });
   if (!found) notFound("Job");
   const { job, timeline } = found;
-  const failed = job.state === "failed" || job.state === "retry" || (job.state === "cancelled" && job.output !== null);
   return {
     job: {
       ...job,
-      attempts: job.startedAt ? job.retryCount + 1 : job.retryCount,
-      error: failed ? (job.output as { message?: string; stack?: string; attempt?: number } | null) : null,
+      attempts: attemptsStarted(job),
+      error: outputIsError(job) ? (job.output as { message?: string; stack?: string; attempt?: number } | null) : null,
       output: job.state === "completed" ? job.output : null,
     },
     timeline,

@@ -3,7 +3,7 @@ import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { INVITATION_LIFETIME_DAYS } from "../../../core/accounts/constants.ts";
 import { CsrfInput, Field, IntentButton } from "../components/forms.tsx";
-import { invitationCreate, invitationRevoke, invitationsList, inviteSchema, isUuid, LastOwnerError, memberRemove, membersList } from "../lib/core.server.ts";
+import { invitationCreate, invitationRevoke, invitationsList, inviteSchema, isUuid, LastOwnerError, memberRemove, OwnerOnlyError, membersList } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
 import { inOrg, requireManager } from "../lib/org.server.ts";
@@ -31,10 +31,10 @@ export async function action({ request }: ActionFunctionArgs) {
     }
     if (intent === "remove-member") {
       try {
-        const removed = isUuid(id) && (await memberRemove(trx, id));
+        const removed = isUuid(id) && (await memberRemove(trx, id, session.org.role));
         return { link: null, fieldErrors: {} as Record<string, string>, message: removed ? "Member removed." : "That person is not a member." };
       } catch (error) {
-        if (!(error instanceof LastOwnerError)) throw error;
+        if (!(error instanceof LastOwnerError) && !(error instanceof OwnerOnlyError)) throw error;
         return data({ link: null, fieldErrors: {} as Record<string, string>, message: error.message }, { status: 400 });
       }
     }

@@ -1,12 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useParams } from "@remix-run/react";
-import { acceptInvitationSchema, AccountExistsError, createUser, invitationAccept, invitationByToken, InvitationInvalidError, sessionSwitchOrg, userByEmail } from "../lib/core.server.ts";
+import { acceptInvitationSchema, invitationAccept, invitationByToken, InvitationInvalidError, sessionSwitchOrg } from "../lib/core.server.ts";
 import { CsrfInput, Field, FormError } from "../components/forms.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
 import { getPlatform } from "../lib/platform.server.ts";
-import { getSession, startSession } from "../lib/session.server.ts";
+import { getSession } from "../lib/session.server.ts";
+import { requestAccountByMail } from "../lib/signup.server.ts";
 import { throttle } from "../lib/throttle.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Invitation · GPT Agent Platform" }];
@@ -14,15 +15,19 @@ export const meta: MetaFunction = () => [{ title: "Invitation · GPT Agent Platf
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { db } = await getPlatform();
   const invitation = await invitationByToken(db.owner, params.token ?? "");
-  if (!invitation) return { invitation: null, signedInAs: null, hasAccount: false };
+  if (!invitation) return { invitation: null, signedInAs: null };
   const session = await getSession(request);
   return {
     invitation: { orgName: invitation.orgName, email: invitation.email, role: invitation.role },
     signedInAs: session?.user.email ?? null,
-    hasAccount: Boolean(await userByEmail(db.owner, invitation.email)),
   };
 }
 
+/**
+ * Signed in as the invitee: accept at once. Otherwise create an account for the invited address,
+ * through the same confirmation mail as sign-up, so the page never says whether the address has
+ * an account already (the mail does, to its owner).
+ */
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const form = await readMutation(request);
   const { config, db } = await getPlatform();
@@ -38,21 +43,20 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const invitation = await invitationByToken(db.owner, token);
     if (!invitation) throw new InvitationInvalidError();
     const parsed = parseForm(acceptInvitationSchema, form, ["displayName", "password"]);
-    if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, formError: undefined }, { status: 400 });
-    const user = await createUser(db.owner, { email: invitation.email, password: parsed.values.password, displayName: parsed.values.displayName });
-    await invitationAccept(db.owner, token, user);
-    throw redirect("/dashboard", { headers: await startSession(request, user.id, invitation.orgId) });
+    if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, formError: undefined, sentTo: null }, { status: 400 });
+    await requestAccountByMail(
+      { email: invitation.email, displayName: parsed.values.displayName, password: parsed.values.password, invitationId: invitation.id },
+      { organisationName: invitation.orgName, inviteLink: new URL(`/invite/${token}`, config.WEB_PUBLIC_URL).toString() },
+    );
+    return { fieldErrors: {} as Record<string, string>, formError: undefined, sentTo: invitation.email };
   } catch (error) {
-    if (error instanceof InvitationInvalidError) return data({ fieldErrors: {} as Record<string, string>, formError: error.message }, { status: 400 });
-    if (error instanceof AccountExistsError) {
-      return data({ fieldErrors: {} as Record<string, string>, formError: "An account with this email exists: sign in first, then open this link again." }, { status: 400 });
-    }
+    if (error instanceof InvitationInvalidError) return data({ fieldErrors: {} as Record<string, string>, formError: error.message, sentTo: null }, { status: 400 });
     throw error;
   }
 }
 
 export default function Invitation() {
-  const { invitation, signedInAs, hasAccount } = useLoaderData<typeof loader>();
+  const { invitation, signedInAs } = useLoaderData<typeof loader>();
   const { token } = useParams();
   const result = useActionData<typeof action>();
   if (!invitation) {
@@ -79,20 +83,25 @@ export default function Invitation() {
         ) : (
           <p>You are signed in as {signedInAs}. Sign out and sign in as {invitation.email} to accept.</p>
         )
-      ) : hasAccount ? (
-        <p>
-          <Link to={`/signin?next=${encodeURIComponent(`/invite/${token}`)}`}>
-            Sign in as {invitation.email}
-          </Link>{" "}
-          to accept.
+      ) : result?.sentTo ? (
+        <p className="notice" role="status">
+          We sent a message to <strong>{result.sentTo}</strong>: open the link in it to finish joining. If the address already has an
+          account, the message says how to accept with it.
         </p>
       ) : (
-        <Form method="post" noValidate>
-          <CsrfInput />
-          <Field name="displayName" label="Your name" autoComplete="name" error={result?.fieldErrors.displayName} required />
-          <Field name="password" label="Choose a password" type="password" autoComplete="new-password" hint="At least 12 characters." error={result?.fieldErrors.password} required />
-          <button type="submit">Create account and join</button>
-        </Form>
+        <>
+          <p>
+            Have an account?{" "}
+            <Link to={`/signin?next=${encodeURIComponent(`/invite/${token}`)}`}>Sign in as {invitation.email}</Link> to accept. New here? Choose
+            a name and password:
+          </p>
+          <Form method="post" noValidate>
+            <CsrfInput />
+            <Field name="displayName" label="Your name" autoComplete="name" error={result?.fieldErrors.displayName} required />
+            <Field name="password" label="Choose a password" type="password" autoComplete="new-password" hint="At least 12 characters." error={result?.fieldErrors.password} required />
+            <button type="submit">Create account and join</button>
+          </Form>
+        </>
       )}
     </main>
   );

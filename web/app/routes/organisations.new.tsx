@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, useActionData } from "@remix-run/react";
-import { organisationCreate, organisationSchema, sessionSwitchOrg, slugFor } from "../lib/core.server.ts";
+import { organisationCreateWithOwner, organisationSchema, sessionSwitchOrg, slugFor } from "../lib/core.server.ts";
 import { CsrfInput, Field } from "../components/forms.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
@@ -22,11 +22,8 @@ export async function action({ request }: ActionFunctionArgs) {
   const parsed = parseForm(organisationSchema, form, ["organisationName"]);
   if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   const { db } = await getPlatform();
-  const org = await db.owner.transaction().execute(async (trx) => {
-    const created = await organisationCreate(trx, { name: parsed.values.organisationName, slug: slugFor(parsed.values.organisationName) });
-    await trx.insertInto("app.memberships").values({ org_id: created.id, user_id: session.user.id, role: "owner" }).execute();
-    return created;
-  });
+  const name = parsed.values.organisationName;
+  const org = await db.owner.transaction().execute((trx) => organisationCreateWithOwner(trx, { name, slug: slugFor(name), ownerId: session.user.id }));
   await sessionSwitchOrg(db.owner, session, org.id);
   throw redirect("/dashboard");
 }

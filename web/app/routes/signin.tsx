@@ -20,19 +20,23 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await readMutation(request);
   const { config, db } = await getPlatform();
   const parsed = parseForm(signInSchema, form, ["email", "password"]);
-  const email = String(form.get("email") ?? "");
-  if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, formError: undefined, email }, { status: 400 });
+  const typed = String(form.get("email") ?? "");
+  if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, formError: undefined, email: typed }, { status: 400 });
+  // Guessing one account is limited per address; the limit across all addresses is high, so that
+  // a stranger's wrong passwords from their own address cannot lock the owner out of theirs.
+  const email = normaliseEmail(parsed.values.email);
   await throttle(
     [
       { key: `signin:ip:${context.clientIp}`, limit: config.SIGNIN_ATTEMPTS_PER_IP },
-      { key: `signin:email:${normaliseEmail(parsed.values.email)}`, limit: config.SIGNIN_ATTEMPTS_PER_EMAIL },
+      { key: `signin:email-ip:${email}:${context.clientIp}`, limit: config.SIGNIN_ATTEMPTS_PER_EMAIL },
+      { key: `signin:email:${email}`, limit: config.SIGNIN_ATTEMPTS_PER_EMAIL_ALL_ADDRESSES },
     ],
     "sign-in",
   );
   const user = await userByEmail(db.owner, parsed.values.email);
   // Same answer, and about the same time, whether the account is missing or the password is wrong.
   if (!(await verifyPassword(parsed.values.password, user?.passwordHash)) || !user) {
-    return data({ fieldErrors: {} as Record<string, string>, formError: "Email or password is incorrect.", email }, { status: 400 });
+    return data({ fieldErrors: {} as Record<string, string>, formError: "Email or password is incorrect.", email: typed }, { status: 400 });
   }
   if (needsRehash(user.passwordHash!)) await setPassword(db.owner, user.id, parsed.values.password);
   const memberships = await membershipsOfUser(db.owner, user.id);

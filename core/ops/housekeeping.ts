@@ -2,11 +2,12 @@ import { sql } from "kysely";
 import { invitationsPrune } from "../accounts/invitations.ts";
 import { passwordResetsPrune } from "../accounts/password-resets.ts";
 import { sessionsPrune } from "../accounts/sessions.ts";
+import { signupRequestsPrune } from "../accounts/signup-requests.ts";
 import { failedAttemptsPrune } from "../jobs/job-attempts.ts";
 import { jobRefsPrune } from "../jobs/job-refs.ts";
 import { rollupsPrune } from "../jobs/rollups.ts";
 import { workerInstancePrune } from "../jobs/worker-instances.ts";
-import type { OwnerDatabase } from "./connect.ts";
+import type { OwnerDatabase } from "../db/connect.ts";
 
 /** Arbitrary constant: one replica at a time does the housekeeping (pg_try_advisory_lock). */
 const HOUSEKEEPING_LOCK_ID = 7_351_204_118n;
@@ -17,13 +18,14 @@ export interface HousekeepingReport {
   sessions: number;
   passwordResets: number;
   invitations: number;
+  signupRequests: number;
   workerInstances: number;
   rollupMinutes: number;
 }
 
 /**
  * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, month-old failed
- * attempts, ended sessions, spent reset tokens, long-expired invitations, workers gone for a week,
+ * attempts, ended sessions, spent reset tokens and sign-up links, long-expired invitations, workers gone for a week,
  * rollup minutes past 90 days. Every worker replica calls it on a timer; the advisory lock makes
  * all but one skip (returns undefined when skipped).
  */
@@ -39,6 +41,7 @@ export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingRe
         sessions: await sessionsPrune(owner),
         passwordResets: await passwordResetsPrune(owner),
         invitations: await invitationsPrune(owner),
+        signupRequests: await signupRequestsPrune(owner),
         workerInstances: await workerInstancePrune(owner, 7),
         rollupMinutes: await rollupsPrune(owner),
       };
