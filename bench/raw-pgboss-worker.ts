@@ -18,13 +18,24 @@ await boss.start();
 console.log(JSON.stringify({ go: performance.timeOrigin + performance.now() }));
 await boss.work(
   queue,
-  { batchSize: 200, localConcurrency: 2, burstWhenBatchFull: true, perJobResults: true, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
+  {
+    batchSize: 200,
+    localConcurrency: 2,
+    burstWhenBatchFull: true,
+    perJobResults: true,
+    pollingIntervalSeconds: 2,
+    notifyPollingIntervalSeconds: 2,
+  },
   // The same result as the platform's test-job: the echoed value, the payload's sha256, the attempt.
   async (jobs) =>
     jobs.map((job) => ({
       id: job.id,
       status: "completed" as const,
-      output: { echo: (job.data as { echo?: unknown }).echo, sha256: createHash("sha256").update(JSON.stringify(job.data)).digest("hex"), attempt: job.retryCount + 1 },
+      output: {
+        echo: (job.data as { echo?: unknown }).echo,
+        sha256: createHash("sha256").update(JSON.stringify(job.data)).digest("hex"),
+        attempt: job.retryCount + 1,
+      },
     })),
 );
 process.on("SIGTERM", () => {

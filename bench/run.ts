@@ -147,8 +147,13 @@ async function drainRound(side: Side): Promise<DrainResult> {
   try {
     const last = await waitDrained(side.url, side.queue, JOBS);
     const after = cpuSeconds();
-    const [check] = await query<{ distinct_outputs: string }>(side.url, "SELECT count(DISTINCT output) AS distinct_outputs FROM pgboss.job WHERE name = $1", [side.queue]);
-    if (Number(check!.distinct_outputs) !== JOBS) throw new Error(`${side.name}: expected ${JOBS} distinct per-job results, found ${check!.distinct_outputs}`);
+    const [check] = await query<{ distinct_outputs: string }>(
+      side.url,
+      "SELECT count(DISTINCT output) AS distinct_outputs FROM pgboss.job WHERE name = $1",
+      [side.queue],
+    );
+    if (Number(check!.distinct_outputs) !== JOBS)
+      throw new Error(`${side.name}: expected ${JOBS} distinct per-job results, found ${check!.distinct_outputs}`);
     const per10k = (seconds: number) => round2((seconds * 10_000) / JOBS);
     return {
       jobsPerSecond: JOBS / ((last - go) / 1000),
@@ -246,7 +251,14 @@ function postJson(port: number, path: string, token: string, body: unknown): Pro
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port, path, method: "POST", agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(data) } },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        agent,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(data) },
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
@@ -288,84 +300,107 @@ await runTool("bench", async () => {
   const port = await freePort();
 
   const floorsMet = await withQueueEngine(rawUrl, async (rawBoss) => {
-      const jobs = new JobClient();
-      const platform: Side = {
-        name: "platform",
-        url: platformUrl,
-        queue: PLATFORM_QUEUE,
-        startWorker: () =>
-          spawnUntilGo(
-            ["worker/main.ts"],
-            {
-              PATH: process.env.PATH,
-              NODE_ENV: "production",
-              DATABASE_URL: platformUrl,
-              JWT_SECRET,
-              ENCRYPTION_KEY: JWT_SECRET,
-              PORT: String(port),
-              LOG_LEVEL: "info",
-              API_RATE_LIMIT_PER_MINUTE: "1000000",
-              API_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000",
-              // BENCH_WORKER_<KEY>=value sets <KEY> for the platform worker, to compare settings.
-              ...Object.fromEntries(
-                Object.entries(process.env).flatMap(([key, value]) => (key.startsWith("BENCH_WORKER_") ? [[key.slice(13), value]] : [])),
-              ),
-            },
-            (line) => (line.includes('"msg":"fetch loops starting"') ? Date.parse(JSON.parse(line).time) : undefined),
-          ).then(async (started) => {
-            // The jobs API answers once the whole service is up.
-            for (let i = 0; i < 200 && !(await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)); i++) await sleep(50);
-            return started;
-          }),
-        async enqueueBacklog() {
-          for (let from = 0; from < JOBS; from += CHUNK) {
-            const batch = Array.from({ length: Math.min(CHUNK, JOBS - from) }, (_, k) => ({ type: PLATFORM_QUEUE, payload: payload(from + k) }));
-            await withOrg(handles.app, org.id, (trx) => jobs.enqueueMany(trx, batch));
-          }
-        },
-        async send(i) {
-          const { status, body } = await postJson(port, "/api/jobs", token, { type: PLATFORM_QUEUE, payload: payload(i) });
-          if (status !== 201) throw new Error(`POST /api/jobs answered ${status}: ${body}`);
-          return (JSON.parse(body) as { id: string }).id;
-        },
-      };
-      const raw: Side = {
-        name: "raw",
-        url: rawUrl,
-        queue: RAW_QUEUE,
-        startWorker: () =>
-          spawnUntilGo(["bench/raw-pgboss-worker.ts", rawUrl, RAW_QUEUE], { PATH: process.env.PATH, NODE_ENV: "production" }, (line) =>
-            line.startsWith('{"go"') ? JSON.parse(line).go : undefined,
-          ),
-        async enqueueBacklog() {
-          for (let from = 0; from < JOBS; from += CHUNK) {
-            await rawBoss.insert(RAW_QUEUE, Array.from({ length: Math.min(CHUNK, JOBS - from) }, (_, k) => ({ data: payload(from + k) })));
-          }
-        },
-        async send(i) {
-          return (await rawBoss.send(RAW_QUEUE, payload(i)))!;
-        },
-      };
-
-      const drain: Record<"platform" | "raw", DrainResult[]> = { platform: [], raw: [] };
-      for (let round = 1; round <= ROUNDS; round++) {
-        for (const side of round % 2 === 1 ? [raw, platform] : [platform, raw]) {
-          const result = await drainRound(side);
-          drain[side.name].push(result);
-          log(`drain round ${round} ${side.name}: ${Math.round(result.jobsPerSecond)} jobs/s; CPU s per 10k jobs: postgres ${result.cpuPer10k.postgres}, node ${result.cpuPer10k.node}`);
+    const jobs = new JobClient();
+    const platform: Side = {
+      name: "platform",
+      url: platformUrl,
+      queue: PLATFORM_QUEUE,
+      startWorker: () =>
+        spawnUntilGo(
+          ["worker/main.ts"],
+          {
+            PATH: process.env.PATH,
+            NODE_ENV: "production",
+            DATABASE_URL: platformUrl,
+            JWT_SECRET,
+            ENCRYPTION_KEY: JWT_SECRET,
+            PORT: String(port),
+            LOG_LEVEL: "info",
+            API_RATE_LIMIT_PER_MINUTE: "1000000",
+            API_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000",
+            // BENCH_WORKER_<KEY>=value sets <KEY> for the platform worker, to compare settings.
+            ...Object.fromEntries(
+              Object.entries(process.env).flatMap(([key, value]) => (key.startsWith("BENCH_WORKER_") ? [[key.slice(13), value]] : [])),
+            ),
+          },
+          (line) => (line.includes('"msg":"fetch loops starting"') ? Date.parse(JSON.parse(line).time) : undefined),
+        ).then(async (started) => {
+          // The jobs API answers once the whole service is up.
+          for (
+            let i = 0;
+            i < 200 &&
+            !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+              (r) => r.ok,
+              () => false,
+            ));
+            i++
+          )
+            await sleep(50);
+          return started;
+        }),
+      async enqueueBacklog() {
+        for (let from = 0; from < JOBS; from += CHUNK) {
+          const batch = Array.from({ length: Math.min(CHUNK, JOBS - from) }, (_, k) => ({
+            type: PLATFORM_QUEUE,
+            payload: payload(from + k),
+          }));
+          await withOrg(handles.app, org.id, (trx) => jobs.enqueueMany(trx, batch));
         }
+      },
+      async send(i) {
+        const { status, body } = await postJson(port, "/api/jobs", token, { type: PLATFORM_QUEUE, payload: payload(i) });
+        if (status !== 201) throw new Error(`POST /api/jobs answered ${status}: ${body}`);
+        return (JSON.parse(body) as { id: string }).id;
+      },
+    };
+    const raw: Side = {
+      name: "raw",
+      url: rawUrl,
+      queue: RAW_QUEUE,
+      startWorker: () =>
+        spawnUntilGo(["bench/raw-pgboss-worker.ts", rawUrl, RAW_QUEUE], { PATH: process.env.PATH, NODE_ENV: "production" }, (line) =>
+          line.startsWith('{"go"') ? JSON.parse(line).go : undefined,
+        ),
+      async enqueueBacklog() {
+        for (let from = 0; from < JOBS; from += CHUNK) {
+          await rawBoss.insert(
+            RAW_QUEUE,
+            Array.from({ length: Math.min(CHUNK, JOBS - from) }, (_, k) => ({ data: payload(from + k) })),
+          );
+        }
+      },
+      async send(i) {
+        return (await rawBoss.send(RAW_QUEUE, payload(i)))!;
+      },
+    };
+
+    const drain: Record<"platform" | "raw", DrainResult[]> = { platform: [], raw: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const side of round % 2 === 1 ? [raw, platform] : [platform, raw]) {
+        const result = await drainRound(side);
+        drain[side.name].push(result);
+        log(
+          `drain round ${round} ${side.name}: ${Math.round(result.jobsPerSecond)} jobs/s; CPU s per 10k jobs: postgres ${result.cpuPer10k.postgres}, node ${result.cpuPer10k.node}`,
+        );
       }
-      const latency: Record<"platform" | "raw", LatencyResult> = {
-        raw: await latencyRound(raw),
-        platform: await latencyRound(platform),
-      };
-      for (const side of ["raw", "platform"] as const) {
-        const l = latency[side];
-        log(`latency ${side}: ${l.count} jobs, p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`);
-        log(`  stages p50/p99 ms: enqueue ${l.stages.enqueue.p50}/${l.stages.enqueue.p99}, pickup ${l.stages.pickup.p50}/${l.stages.pickup.p99}, run+complete ${l.stages.run.p50}/${l.stages.run.p99}, enqueue acknowledged ${l.stages.ack.p50}/${l.stages.ack.p99}`);
-        log(`  slowest 1% (${l.slowest.count} jobs), mean ms: enqueue ${l.slowest.enqueue}, pickup ${l.slowest.pickup}, run+complete ${l.slowest.run}`);
-      }
-      return report(drain, latency);
+    }
+    const latency: Record<"platform" | "raw", LatencyResult> = {
+      raw: await latencyRound(raw),
+      platform: await latencyRound(platform),
+    };
+    for (const side of ["raw", "platform"] as const) {
+      const l = latency[side];
+      log(
+        `latency ${side}: ${l.count} jobs, p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`,
+      );
+      log(
+        `  stages p50/p99 ms: enqueue ${l.stages.enqueue.p50}/${l.stages.enqueue.p99}, pickup ${l.stages.pickup.p50}/${l.stages.pickup.p99}, run+complete ${l.stages.run.p50}/${l.stages.run.p99}, enqueue acknowledged ${l.stages.ack.p50}/${l.stages.ack.p99}`,
+      );
+      log(
+        `  slowest 1% (${l.slowest.count} jobs), mean ms: enqueue ${l.slowest.enqueue}, pickup ${l.slowest.pickup}, run+complete ${l.slowest.run}`,
+      );
+    }
+    return report(drain, latency);
   });
   await handles.close();
   return floorsMet ? 0 : 1;
@@ -390,7 +425,14 @@ function report(drainResults: Record<"platform" | "raw", DrainResult[]>, latency
   const result = {
     date: new Date().toISOString(),
     commit: dirty ? `${commit}+dirty` : commit,
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, postgres: pgVersion },
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+      postgres: pgVersion,
+    },
     params: { jobs: JOBS, rounds: ROUNDS, rate: RATE, seconds: SECONDS },
     drain: {
       platformJobsPerSecond: drain.platform.map(Math.round),
@@ -425,7 +467,16 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 function roundAll(l: LatencyResult) {
-  return { count: l.count, p50: round2(l.p50), p95: round2(l.p95), p99: round2(l.p99), max: round2(l.max), sendLagMaxMs: round2(l.sendLagMaxMs), stages: l.stages, slowest: l.slowest };
+  return {
+    count: l.count,
+    p50: round2(l.p50),
+    p95: round2(l.p95),
+    p99: round2(l.p99),
+    max: round2(l.max),
+    sendLagMaxMs: round2(l.sendLagMaxMs),
+    stages: l.stages,
+    slowest: l.slowest,
+  };
 }
 function pad(n: number): string {
   return String(n).padStart(8);

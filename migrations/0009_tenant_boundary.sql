@@ -463,12 +463,29 @@ $do$;
 -- An organisation keeps at least one owner, and an API token stops working when its creator leaves
 -- the organisation (or the account is deleted). Revocations are announced on the channel the API's
 -- token registry listens to, so they take effect at once.
-CREATE FUNCTION app.membership_removed() RETURNS trigger
+-- Revokes the live API tokens `creator` made (in organisation `in_org`, or in all when NULL),
+-- announcing each.
+CREATE FUNCTION app.revoke_api_tokens_created_by(creator uuid, in_org uuid) RETURNS void
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
     revoked uuid;
+  BEGIN
+    FOR revoked IN
+      UPDATE app.api_tokens t SET revoked_at = now()
+      WHERE t.created_by = creator AND (in_org IS NULL OR t.org_id = in_org) AND t.revoked_at IS NULL
+      RETURNING t.id
+    LOOP
+      PERFORM pg_notify('gpt_api_token_revoked', revoked::text);
+    END LOOP;
+  END
+  $$;
+
+CREATE FUNCTION app.membership_removed() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
   BEGIN
     IF OLD.role = 'owner' THEN
       -- Locking the organisation serialises removals: two owners removing each other at once cannot
@@ -479,13 +496,7 @@ CREATE FUNCTION app.membership_removed() RETURNS trigger
           USING ERRCODE = 'check_violation', CONSTRAINT = 'memberships_last_owner';
       END IF;
     END IF;
-    FOR revoked IN
-      UPDATE app.api_tokens t SET revoked_at = now()
-      WHERE t.org_id = OLD.org_id AND t.created_by = OLD.user_id AND t.revoked_at IS NULL
-      RETURNING t.id
-    LOOP
-      PERFORM pg_notify('gpt_api_token_revoked', revoked::text);
-    END LOOP;
+    PERFORM app.revoke_api_tokens_created_by(OLD.user_id, OLD.org_id);
     RETURN OLD;
   END
   $$;
@@ -498,14 +509,8 @@ CREATE FUNCTION app.user_removed() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-  DECLARE
-    revoked uuid;
   BEGIN
-    FOR revoked IN
-      UPDATE app.api_tokens t SET revoked_at = now() WHERE t.created_by = OLD.id AND t.revoked_at IS NULL RETURNING t.id
-    LOOP
-      PERFORM pg_notify('gpt_api_token_revoked', revoked::text);
-    END LOOP;
+    PERFORM app.revoke_api_tokens_created_by(OLD.id, NULL);
     RETURN OLD;
   END
   $$;

@@ -12,7 +12,8 @@ const CHECKS: Record<string, (env: Env) => unknown> = { worker: loadWorkerConfig
 await runTool("check-env", async () => {
   const { values } = parseArgs({ options: { process: { type: "string" }, local: { type: "boolean", default: false } } });
   const names = values.process ? [values.process] : Object.keys(CHECKS);
-  for (const name of names) if (!CHECKS[name]) throw new UsageError(`--process must be one of ${Object.keys(CHECKS).join(", ")}, got "${name}"`);
+  for (const name of names)
+    if (!CHECKS[name]) throw new UsageError(`--process must be one of ${Object.keys(CHECKS).join(", ")}, got "${name}"`);
   // --local: what `npm start` would pass (the checkout's .env and generated .data/local.env).
   const env = values.local ? localEnv(process.env) : process.env;
   let failed = 0;

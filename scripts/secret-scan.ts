@@ -22,10 +22,14 @@ interface Blob {
 
 /** Every blob reachable from any ref, each once, with a path it had. */
 async function historyBlobs(repo: string): Promise<Blob[]> {
-  const { stdout } = await run("bash", ["-c", "git rev-list --all --objects | git cat-file --batch-check='%(objecttype) %(objectname) %(objectsize) %(rest)'"], {
-    cwd: repo,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    "bash",
+    ["-c", "git rev-list --all --objects | git cat-file --batch-check='%(objecttype) %(objectname) %(objectsize) %(rest)'"],
+    {
+      cwd: repo,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   return stdout
     .split("\n")
     .map((line) => /^blob ([0-9a-f]+) (\d+) (.+)$/.exec(line))
@@ -53,7 +57,11 @@ async function exportBlobs(repo: string, blobs: Blob[], dir: string): Promise<vo
         buffer = buffer.subarray(headerEnd + 1 + size + 1);
       }
     });
-    child.on("exit", (code) => (code === 0 && index === blobs.length ? resolvePromise() : reject(new Error(`git cat-file exited with ${code} after ${index} of ${blobs.length} blobs`))));
+    child.on("exit", (code) =>
+      code === 0 && index === blobs.length
+        ? resolvePromise()
+        : reject(new Error(`git cat-file exited with ${code} after ${index} of ${blobs.length} blobs`)),
+    );
   });
   child.stdin.end(blobs.map((b) => `${b.sha}\n`).join(""));
   await done;
@@ -61,7 +69,9 @@ async function exportBlobs(repo: string, blobs: Blob[], dir: string): Promise<vo
 
 /** The commit that first added a blob, for the report. */
 async function introducedIn(repo: string, sha: string): Promise<string> {
-  const { stdout } = await run("git", ["log", "--all", "--reverse", "--format=%h %ad %s", "--date=short", `--find-object=${sha}`], { cwd: repo });
+  const { stdout } = await run("git", ["log", "--all", "--reverse", "--format=%h %ad %s", "--date=short", `--find-object=${sha}`], {
+    cwd: repo,
+  });
   return stdout.split("\n")[0] || "an uncommitted file";
 }
 
@@ -76,7 +86,10 @@ await runTool("secret-scan", async () => {
     console.error(`secret-scan: exporting ${blobs.length} file versions from ${commits.trim()} commit(s)`);
     await exportBlobs(repo, blobs, dir);
     // Uncommitted files too (not ignored ones), so a key is caught before it is committed.
-    const { stdout: untracked } = await run("git", ["ls-files", "--others", "--modified", "--exclude-standard"], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout: untracked } = await run("git", ["ls-files", "--others", "--modified", "--exclude-standard"], {
+      cwd: repo,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     for (const path of untracked.split("\n").filter(Boolean)) {
       if (!existsSync(join(repo, path))) continue;
       mkdirSync(dirname(join(dir, "worktree", path)), { recursive: true });
@@ -85,10 +98,14 @@ await runTool("secret-scan", async () => {
 
     console.error("secret-scan: scanning with secretlint (recommended rules)");
     const secretlint = join(ROOT_DIR, "node_modules/.bin/secretlint");
-    const scan = await run(process.execPath, [secretlint, "**/*", "--format", "json", "--no-gitignore", "--secretlintrc", join(ROOT_DIR, ".secretlintrc.json")], {
-      cwd: dir,
-      maxBuffer: 256 * 1024 * 1024,
-    }).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? "", stderr: error.stderr ?? "" }));
+    const scan = await run(
+      process.execPath,
+      [secretlint, "**/*", "--format", "json", "--no-gitignore", "--secretlintrc", join(ROOT_DIR, ".secretlintrc.json")],
+      {
+        cwd: dir,
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    ).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? "", stderr: error.stderr ?? "" }));
     let results: { filePath: string; messages: { ruleId: string; message: string; loc: { start: { line: number } } }[] }[];
     try {
       results = JSON.parse(scan.stdout) as typeof results;
@@ -103,8 +120,12 @@ await runTool("secret-scan", async () => {
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     if (findings.length > 0) {
-      console.log(`secret-scan: ${findings.reduce((n, r) => n + r.messages.length, 0)} secret(s) found in ${findings.length} file version(s) (${seconds} s).`);
-      console.log("Revoke each one now (deleting it from the repository does not un-leak it), then rewrite the history or allow a false positive in .secretlintrc.json.");
+      console.log(
+        `secret-scan: ${findings.reduce((n, r) => n + r.messages.length, 0)} secret(s) found in ${findings.length} file version(s) (${seconds} s).`,
+      );
+      console.log(
+        "Revoke each one now (deleting it from the repository does not un-leak it), then rewrite the history or allow a false positive in .secretlintrc.json.",
+      );
       return EXIT.failure;
     }
     console.log(`secret-scan: no secrets in ${blobs.length} file versions across the whole history (${seconds} s)`);

@@ -51,7 +51,8 @@ function launch(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProc
 async function waitUntilAnswering(name: string, url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (!running(child)) throw new UsageError(`${name} ${howItEnded(child.exitCode, child.signalCode)} before it was ready; its output is above`);
+    if (!running(child))
+      throw new UsageError(`${name} ${howItEnded(child.exitCode, child.signalCode)} before it was ready; its output is above`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {
@@ -146,10 +147,11 @@ Ctrl-C stops everything.
 
   // Stay up while both children run; if one dies, stop the other and report it.
   const exits = children.map(
-    (c) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      if (!running(c)) resolve({ code: c.exitCode, signal: c.signalCode });
-      else c.once("exit", (code, signal) => resolve({ code, signal }));
-    }),
+    (c) =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        if (!running(c)) resolve({ code: c.exitCode, signal: c.signalCode });
+        else c.once("exit", (code, signal) => resolve({ code, signal }));
+      }),
   );
   const [index, first] = await Promise.race(exits.map((exit, i) => exit.then((result) => [i, result] as const)));
   stopAll("SIGTERM");
@@ -157,6 +159,8 @@ Ctrl-C stops everything.
   const name = index === 0 ? "worker" : "web app";
   // A clean stop: exit code 0, or the SIGTERM we forwarded on Ctrl-C.
   if (first.code === 0 || (first.signal === "SIGTERM" && signalled.has(children[index]!))) return 0;
-  console.error(`start: the ${name} ${howItEnded(first.code, first.signal)}; the other process was stopped too. Its output is above; fix the cause and run npm start again.`);
+  console.error(
+    `start: the ${name} ${howItEnded(first.code, first.signal)}; the other process was stopped too. Its output is above; fix the cause and run npm start again.`,
+  );
   return 1;
 });

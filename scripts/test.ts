@@ -28,7 +28,9 @@ await runTool("test", async () => {
   await dropStaleTestDatabases(serverUrl, log);
   const template = `gpt_tpl_${runId}`;
   await createDatabaseIfMissing(serverUrl, template);
-  await releaseDatabase(withDatabase(serverUrl, template), (line) => log(`template: ${line}`), { appPassword: config.APP_DATABASE_PASSWORD });
+  await releaseDatabase(withDatabase(serverUrl, template), (line) => log(`template: ${line}`), {
+    appPassword: config.APP_DATABASE_PASSWORD,
+  });
 
   // The web tests drive the production build, as web/server.ts serves it.
   log("test: building the web app");
@@ -37,7 +39,14 @@ await runTool("test", async () => {
   const tapBin = `${ROOT_DIR}node_modules/tap/dist/esm/run.mjs`;
   const child = spawn(process.execPath, [tapBin, "--reporter=tap", ...process.argv.slice(2)], {
     cwd: ROOT_DIR,
-    env: { ...process.env, ...(config.APP_DATABASE_PASSWORD ? { APP_DATABASE_PASSWORD: config.APP_DATABASE_PASSWORD } : {}), TEST_SERVER_URL: serverUrl, TEST_TEMPLATE_DB: template, TEST_RUN_ID: runId, TEST_REDIS_URL: redisUrl },
+    env: {
+      ...process.env,
+      ...(config.APP_DATABASE_PASSWORD ? { APP_DATABASE_PASSWORD: config.APP_DATABASE_PASSWORD } : {}),
+      TEST_SERVER_URL: serverUrl,
+      TEST_TEMPLATE_DB: template,
+      TEST_RUN_ID: runId,
+      TEST_REDIS_URL: redisUrl,
+    },
     stdio: ["inherit", "pipe", "inherit"],
   });
   let tail = "";

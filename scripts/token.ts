@@ -70,7 +70,9 @@ await runTool("token", async () => {
       if (error.code === "23503") throw new UsageError(`no organisation with id ${organisation.id}`);
       throw error;
     });
-    console.error(`token: organisation ${organisation.id}, scopes ${scopes.join(" ")}, valid ${ttlDays} days, id ${created.id} (revoke it on the API tokens page)`);
+    console.error(
+      `token: organisation ${organisation.id}, scopes ${scopes.join(" ")}, valid ${ttlDays} days, id ${created.id} (revoke it on the API tokens page)`,
+    );
     console.log(created.token);
   } finally {
     await db.close();

@@ -93,7 +93,10 @@ function clientIp(request: IncomingMessage): string {
   const socket = request.socket.remoteAddress ?? "unknown";
   if (config.TRUST_PROXY === 0) return socket;
   const header = request.headers["x-forwarded-for"];
-  const forwarded = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((a) => a.trim()).filter(Boolean);
+  const forwarded = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   const chain = [...forwarded, socket];
   return chain[Math.max(0, chain.length - 1 - config.TRUST_PROXY)]!;
 }
@@ -101,7 +104,12 @@ function clientIp(request: IncomingMessage): string {
 /** X-Forwarded-Host as our nearest proxy set it (the last value), when proxies are trusted. */
 function forwardedHost(request: IncomingMessage): string {
   if (config.TRUST_PROXY === 0) return "";
-  return String(request.headers["x-forwarded-host"] ?? "").split(",").at(-1)?.trim() ?? "";
+  return (
+    String(request.headers["x-forwarded-host"] ?? "")
+      .split(",")
+      .at(-1)
+      ?.trim() ?? ""
+  );
 }
 
 /** Files under build/web/client; hashed /assets/ files are cached for a year. */
@@ -109,7 +117,7 @@ function serveStatic(request: IncomingMessage, response: ServerResponse): boolea
   const path = normalize(decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname));
   if (path === "/" || path.includes("\0")) return false;
   const file = join(CLIENT_DIR, path);
-  if (!file.startsWith(CLIENT_DIR + "/") || !existsSync(file) || !statSync(file).isFile()) return false;
+  if (!file.startsWith(`${CLIENT_DIR}/`) || !existsSync(file) || !statSync(file).isFile()) return false;
   response.writeHead(200, {
     ...STATIC_HEADERS,
     "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
@@ -164,7 +172,10 @@ const server = createServer(async (request, response) => {
     const seconds = (performance.now() - started) / 1000;
     metrics.observe(request.method ?? "GET", kind, response.statusCode, seconds);
     // Path only: query strings and reset/invitation tokens stay out of the log.
-    log.info({ method: request.method, path: redactedPath(pathname), statusCode: response.statusCode, ms: Math.round(seconds * 10_000) / 10 }, "request");
+    log.info(
+      { method: request.method, path: redactedPath(pathname), statusCode: response.statusCode, ms: Math.round(seconds * 10_000) / 10 },
+      "request",
+    );
   });
   try {
     if (reading && serveStatic(request, response)) {

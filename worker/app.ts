@@ -72,14 +72,17 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
   initSentry({ dsn: config.SENTRY_DSN, environment: config.SENTRY_ENVIRONMENT, release: PLATFORM_VERSION, serverName: hostname() });
   app.decorate(
     "metrics",
-    createWorkerMetrics({
-      depth: async () =>
-        (await queueDepthAll(app.db.owner, allQueueNames())).flatMap(({ queue, ...states }) =>
-          Object.entries(states).map(([state, count]) => ({ queue, state, count })),
-        ),
-      workersAlive: async () => (await workerInstancesAlive(app.db.owner, 30)).length,
-      backupStatus: () => backupStatusRead(app.db.owner),
-    }, jobCatalogue.map((job) => job.name)),
+    createWorkerMetrics(
+      {
+        depth: async () =>
+          (await queueDepthAll(app.db.owner, allQueueNames())).flatMap(({ queue, ...states }) =>
+            Object.entries(states).map(([state, count]) => ({ queue, state, count })),
+          ),
+        workersAlive: async () => (await workerInstancesAlive(app.db.owner, 30)).length,
+        backupStatus: () => backupStatusRead(app.db.owner),
+      },
+      jobCatalogue.map((job) => job.name),
+    ),
   );
 
   app.addHook("onSend", async (request, reply) => {

@@ -10,7 +10,13 @@ export class HttpError extends Error {
   readonly extra: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  constructor(
+    statusCode: number,
+    code: string,
+    message: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(message);
     this.name = "HttpError";
     this.statusCode = statusCode;
@@ -20,6 +26,12 @@ export class HttpError extends Error {
   }
 
   body(): Record<string, unknown> {
-    return { statusCode: this.statusCode, error: STATUS_CODES[this.statusCode] ?? "Error", code: this.code, message: this.message, ...this.extra };
+    return {
+      statusCode: this.statusCode,
+      error: STATUS_CODES[this.statusCode] ?? "Error",
+      code: this.code,
+      message: this.message,
+      ...this.extra,
+    };
   }
 }

@@ -6,9 +6,7 @@
  * This walks the text once, without recursion.
  */
 
-export type JsonStructureProblem =
-  | { kind: "too_deep"; path: string; limit: number }
-  | { kind: "duplicate_key"; path: string; key: string };
+export type JsonStructureProblem = { kind: "too_deep"; path: string; limit: number } | { kind: "duplicate_key"; path: string; key: string };
 
 interface Open {
   /** Keys seen so far: an object's; null for an array. */

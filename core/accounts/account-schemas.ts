@@ -10,7 +10,11 @@ const email = z
   .max(320, { error: "That email address is too long." })
   .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "Enter an email address like name@example.com." });
 
-const displayName = z.string({ error: "Enter your name." }).trim().min(1, { error: "Enter your name." }).max(200, { error: "Use at most 200 characters." });
+const displayName = z
+  .string({ error: "Enter your name." })
+  .trim()
+  .min(1, { error: "Enter your name." })
+  .max(200, { error: "Use at most 200 characters." });
 
 const organisationName = z
   .string({ error: "Name your organisation." })
@@ -32,7 +36,9 @@ export const signUpSchema = withPasswordCheck(
     displayName,
     email,
     organisationName,
-    password: z.string({ error: "Choose a password." }).max(PASSWORD_MAX_LENGTH, { error: `Use at most ${PASSWORD_MAX_LENGTH} characters.` }),
+    password: z
+      .string({ error: "Choose a password." })
+      .max(PASSWORD_MAX_LENGTH, { error: `Use at most ${PASSWORD_MAX_LENGTH} characters.` }),
   }),
   (v) => [String(v.email ?? ""), String(v.displayName ?? ""), String(v.organisationName ?? "")],
 );
@@ -44,7 +50,10 @@ export const signInSchema = z.object({
 
 export const forgotPasswordSchema = z.object({ email });
 
-export const resetPasswordSchema = withPasswordCheck(z.object({ password: z.string({ error: "Choose a password." }).max(PASSWORD_MAX_LENGTH) }), () => []);
+export const resetPasswordSchema = withPasswordCheck(
+  z.object({ password: z.string({ error: "Choose a password." }).max(PASSWORD_MAX_LENGTH) }),
+  () => [],
+);
 
 export const acceptInvitationSchema = withPasswordCheck(
   z.object({ displayName, password: z.string({ error: "Choose a password." }).max(PASSWORD_MAX_LENGTH) }),

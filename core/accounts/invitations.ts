@@ -26,7 +26,10 @@ export class InvitationInvalidError extends Error {
   }
 }
 
-export async function invitationCreate(trx: OrgTransaction, input: { orgId: string; email: string; role: Role; invitedBy: string }): Promise<{ id: string; token: string }> {
+export async function invitationCreate(
+  trx: OrgTransaction,
+  input: { orgId: string; email: string; role: Role; invitedBy: string },
+): Promise<{ id: string; token: string }> {
   const { token, hash } = newSecretToken();
   const row = await trx
     .insertInto("app.invitations")
@@ -107,7 +110,11 @@ export async function invitationAccept(db: OwnerDatabase, token: string, user: {
  * Accepts the open invitation `invitationId` for `user`, in the caller's owner transaction (a
  * confirmed sign-up from an invitation, or invitationAccept): only the person it names may.
  */
-export async function invitationAcceptPending(trx: OwnerHandle, invitationId: string, user: { id: string; email: string }): Promise<PendingInvitation> {
+export async function invitationAcceptPending(
+  trx: OwnerHandle,
+  invitationId: string,
+  user: { id: string; email: string },
+): Promise<PendingInvitation> {
   const row = await trx
     .selectFrom("app.invitations as i")
     .innerJoin("app.organisations as o", "o.id", "i.org_id")

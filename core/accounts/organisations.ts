@@ -22,7 +22,11 @@ export async function organisationCreate(db: OwnerHandle, input: { name: string;
 
 /** Operator lookup across organisations (seed, token tool). */
 export async function organisationBySlug(db: OwnerDatabase, slug: string): Promise<Organisation | undefined> {
-  const row = await db.selectFrom("app.organisations").select(["id", "name", "slug", "created_at"]).where("slug", "=", slug).executeTakeFirst();
+  const row = await db
+    .selectFrom("app.organisations")
+    .select(["id", "name", "slug", "created_at"])
+    .where("slug", "=", slug)
+    .executeTakeFirst();
   return row && { id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at };
 }
 
@@ -30,7 +34,10 @@ export async function organisationBySlug(db: OwnerDatabase, slug: string): Promi
  * A new organisation with `ownerId` as its owner, in the caller's owner transaction: the one way an
  * organisation comes to exist with someone in it (sign-up, "new organisation", the local demo).
  */
-export async function organisationCreateWithOwner(trx: OwnerHandle, input: { name: string; slug: string; ownerId: string }): Promise<Organisation> {
+export async function organisationCreateWithOwner(
+  trx: OwnerHandle,
+  input: { name: string; slug: string; ownerId: string },
+): Promise<Organisation> {
   const organisation = await organisationCreate(trx, { name: input.name, slug: input.slug });
   await trx.insertInto("app.memberships").values({ org_id: organisation.id, user_id: input.ownerId, role: "owner" }).execute();
   return organisation;

@@ -28,7 +28,9 @@ export function passwordProblems(password: string, personal: readonly string[] =
   }
   const words = personal.flatMap((p) => p.toLowerCase().split(/[^a-z0-9]+/)).filter((w) => w.length >= 3);
   if (madeOfPersonalWords(password, words)) {
-    return ["This password is built from your name, email or organisation, which anyone who knows you would try. Choose something unrelated."];
+    return [
+      "This password is built from your name, email or organisation, which anyone who knows you would try. Choose something unrelated.",
+    ];
   }
   const result = estimator.check(password, words);
   if (result.score >= 3) return [];

@@ -50,7 +50,12 @@ export async function passwordResetComplete(db: OwnerDatabase, token: string, ne
     .executeTakeFirst();
   if (!reset) throw new ResetTokenInvalidError();
   // Every other link of this user is spent too: an older mail must not reset the new password.
-  await db.updateTable("app.password_resets").set({ used_at: sql`now()` }).where("user_id", "=", reset.user_id).where("used_at", "is", null).execute();
+  await db
+    .updateTable("app.password_resets")
+    .set({ used_at: sql`now()` })
+    .where("user_id", "=", reset.user_id)
+    .where("used_at", "is", null)
+    .execute();
   await setPassword(db, reset.user_id, newPassword);
   await sessionsRevokeForUser(db, reset.user_id);
   return { userId: reset.user_id };
@@ -58,6 +63,9 @@ export async function passwordResetComplete(db: OwnerDatabase, token: string, ne
 
 /** Deletes reset tokens that were used or expired more than a day ago. */
 export async function passwordResetsPrune(db: OwnerDatabase): Promise<number> {
-  const result = await db.deleteFrom("app.password_resets").where("expires_at", "<", sql<Date>`now() - interval '1 day'`).executeTakeFirst();
+  const result = await db
+    .deleteFrom("app.password_resets")
+    .where("expires_at", "<", sql<Date>`now() - interval '1 day'`)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -69,13 +69,20 @@ export async function sessionSwitchOrg(db: OwnerDatabase, session: SessionContex
     .updateTable("app.sessions")
     .set({ current_org_id: orgId })
     .where("id", "=", session.sessionId)
-    .where((eb) => eb.exists(eb.selectFrom("app.memberships").select("org_id").where("org_id", "=", orgId).where("user_id", "=", session.user.id)))
+    .where((eb) =>
+      eb.exists(eb.selectFrom("app.memberships").select("org_id").where("org_id", "=", orgId).where("user_id", "=", session.user.id)),
+    )
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
 export async function sessionRevoke(db: OwnerDatabase, sessionId: string): Promise<void> {
-  await db.updateTable("app.sessions").set({ revoked_at: sql`now()` }).where("id", "=", sessionId).where("revoked_at", "is", null).execute();
+  await db
+    .updateTable("app.sessions")
+    .set({ revoked_at: sql`now()` })
+    .where("id", "=", sessionId)
+    .where("revoked_at", "is", null)
+    .execute();
 }
 
 export async function sessionsRevokeForUser(db: OwnerDatabase, userId: string): Promise<number> {
@@ -92,7 +99,9 @@ export async function sessionsRevokeForUser(db: OwnerDatabase, userId: string): 
 export async function sessionsPrune(db: OwnerDatabase): Promise<number> {
   const result = await db
     .deleteFrom("app.sessions")
-    .where((eb) => eb.or([eb("expires_at", "<", sql<Date>`now() - interval '1 day'`), eb("revoked_at", "<", sql<Date>`now() - interval '1 day'`)]))
+    .where((eb) =>
+      eb.or([eb("expires_at", "<", sql<Date>`now() - interval '1 day'`), eb("revoked_at", "<", sql<Date>`now() - interval '1 day'`)]),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -30,7 +30,10 @@ export type SignupRequestInput = { email: string; displayName: string; password:
  * account (the caller mails a note instead). The password is hashed either way, so both answers
  * take the same time.
  */
-export async function signupRequestCreate(db: OwnerDatabase, input: SignupRequestInput): Promise<{ token: string } | { accountExists: true }> {
+export async function signupRequestCreate(
+  db: OwnerDatabase,
+  input: SignupRequestInput,
+): Promise<{ token: string } | { accountExists: true }> {
   const passwordHash = await hashPassword(input.password);
   if (await userByEmail(db, input.email)) return { accountExists: true };
   const { token, hash } = newSecretToken();
@@ -94,7 +97,11 @@ export async function signupRequestComplete(db: OwnerDatabase, token: string): P
     if (!request) throw new SignupLinkInvalidError();
     const user = await userInsert(trx, { email: request.email, displayName: request.display_name, passwordHash: request.password_hash });
     if (request.organisation_name !== null) {
-      const organisation = await organisationCreateWithOwner(trx, { name: request.organisation_name, slug: slugFor(request.organisation_name), ownerId: user.id });
+      const organisation = await organisationCreateWithOwner(trx, {
+        name: request.organisation_name,
+        slug: slugFor(request.organisation_name),
+        ownerId: user.id,
+      });
       return { user, orgId: organisation.id };
     }
     const invitation = await invitationAcceptPending(trx, request.invitation_id!, user);
@@ -104,6 +111,9 @@ export async function signupRequestComplete(db: OwnerDatabase, token: string): P
 
 /** Deletes requests that were used or expired more than a day ago. */
 export async function signupRequestsPrune(db: OwnerDatabase): Promise<number> {
-  const result = await db.deleteFrom("app.signup_requests").where("expires_at", "<", sql<Date>`now() - interval '1 day'`).executeTakeFirst();
+  const result = await db
+    .deleteFrom("app.signup_requests")
+    .where("expires_at", "<", sql<Date>`now() - interval '1 day'`)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -47,7 +47,11 @@ export async function userByEmail(db: OwnerDatabase, email: string): Promise<Use
 }
 
 export async function userById(db: OwnerDatabase, id: string): Promise<User | undefined> {
-  const row = await db.selectFrom("app.users").select(["id", "email", "display_name", "password_hash"]).where("id", "=", id).executeTakeFirst();
+  const row = await db
+    .selectFrom("app.users")
+    .select(["id", "email", "display_name", "password_hash"])
+    .where("id", "=", id)
+    .executeTakeFirst();
   return row && { id: row.id, email: row.email, displayName: row.display_name, passwordHash: row.password_hash };
 }
 
@@ -65,12 +69,13 @@ export async function membershipsOfUser(db: OwnerDatabase, userId: string): Prom
 
 /** A URL-safe slug for an organisation name, unique thanks to a random suffix. */
 export function slugFor(name: string): string {
-  const base = name
-    .normalize("NFKD")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 40) || "org";
+  const base =
+    name
+      .normalize("NFKD")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "org";
   return `${base}-${randomBytes(3).toString("hex")}`;
 }
 
@@ -86,7 +91,11 @@ export async function signUp(db: OwnerDatabase, input: SignUp): Promise<{ user: 
   const passwordHash = await hashPassword(input.password);
   return db.transaction().execute(async (trx) => {
     const user = await userInsert(trx, { email: input.email, displayName: input.displayName, passwordHash });
-    const organisation = await organisationCreateWithOwner(trx, { name: input.organisationName, slug: slugFor(input.organisationName), ownerId: user.id });
+    const organisation = await organisationCreateWithOwner(trx, {
+      name: input.organisationName,
+      slug: slugFor(input.organisationName),
+      ownerId: user.id,
+    });
     return { user, orgId: organisation.id };
   });
 }
@@ -101,7 +110,12 @@ export async function userInsert(db: OwnerHandle, input: { email: string; displa
   try {
     const row = await db
       .insertInto("app.users")
-      .values({ email: normaliseEmail(input.email), display_name: input.displayName, password_hash: input.passwordHash, password_changed_at: sql`now()` })
+      .values({
+        email: normaliseEmail(input.email),
+        display_name: input.displayName,
+        password_hash: input.passwordHash,
+        password_changed_at: sql`now()`,
+      })
       .returning(["id", "email", "display_name", "password_hash"])
       .executeTakeFirstOrThrow();
     return { id: row.id, email: row.email, displayName: row.display_name, passwordHash: row.password_hash };

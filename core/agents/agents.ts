@@ -19,8 +19,16 @@ export class AgentNameTakenError extends Error {
 }
 
 function toAgent(row: {
-  id: string; name: string; model: string; system_prompt: string; temperature: string; max_tokens: number;
-  knowledge_base_enabled: boolean; status: string; created_at: Date; updated_at: Date;
+  id: string;
+  name: string;
+  model: string;
+  system_prompt: string;
+  temperature: string;
+  max_tokens: number;
+  knowledge_base_enabled: boolean;
+  status: string;
+  created_at: Date;
+  updated_at: Date;
 }): Agent {
   return {
     id: row.id,
@@ -67,13 +75,24 @@ export async function agentGet(trx: OrgTransaction, id: string): Promise<Agent |
 
 export async function agentCreate(trx: OrgTransaction, orgId: string, input: AgentInput, createdBy: string): Promise<Agent> {
   return uniqueName(async () =>
-    toAgent(await trx.insertInto("app.agents").values({ ...columns(input), org_id: orgId, created_by: createdBy }).returningAll().executeTakeFirstOrThrow()),
+    toAgent(
+      await trx
+        .insertInto("app.agents")
+        .values({ ...columns(input), org_id: orgId, created_by: createdBy })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    ),
   );
 }
 
 export async function agentUpdate(trx: OrgTransaction, id: string, input: AgentInput): Promise<Agent | undefined> {
   return uniqueName(async () => {
-    const row = await trx.updateTable("app.agents").set({ ...columns(input), updated_at: sql`now()` }).where("id", "=", id).returningAll().executeTakeFirst();
+    const row = await trx
+      .updateTable("app.agents")
+      .set({ ...columns(input), updated_at: sql`now()` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
     return row && toAgent(row);
   });
 }

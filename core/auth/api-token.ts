@@ -27,7 +27,6 @@ export const apiTokenClaims = z.object({
 });
 export type ApiTokenClaims = z.output<typeof apiTokenClaims>;
 
-
 export interface SignApiTokenOptions {
   orgId: string;
   subject: string;

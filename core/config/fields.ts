@@ -53,11 +53,9 @@ export const logLevel = z
 
 export const host = z.string().default("127.0.0.1");
 
-export const sentryDsn = z
-  .string()
-  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) && new URL(v).username !== "", {
-    error: "must be a Sentry DSN such as https://<key>@<host>/<project>",
-  });
+export const sentryDsn = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) && new URL(v).username !== "", {
+  error: "must be a Sentry DSN such as https://<key>@<host>/<project>",
+});
 
 /** gpt_app's database password (the release step sets it; the processes log in with it). */
 export const appDatabasePassword = z
@@ -72,6 +70,8 @@ export const appDatabasePassword = z
  * trusting the leftmost one would let anyone choose their own address (and rate-limit key).
  */
 export const proxyHops = z
-  .enum(["true", "false", "0", "1", "2", "3", "4", "5"], { error: 'must be "false", "true" (one proxy) or the number of proxies in front (0-5)' })
+  .enum(["true", "false", "0", "1", "2", "3", "4", "5"], {
+    error: 'must be "false", "true" (one proxy) or the number of proxies in front (0-5)',
+  })
   .optional()
   .transform((v) => (v === undefined || v === "false" ? 0 : v === "true" ? 1 : Number(v)));

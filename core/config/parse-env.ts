@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 
 /**
  * Raised when a process's environment does not satisfy its schema. It carries every problem at

@@ -49,7 +49,9 @@ export interface PoolOptions {
 
 export function createPool(url: string, options: PoolOptions): pg.Pool {
   // Startup options apply at session start, before any query can run.
-  const startup = Object.entries(options.settings ?? {}).map(([key, value]) => `-c ${key}=${value}`).join(" ");
+  const startup = Object.entries(options.settings ?? {})
+    .map(([key, value]) => `-c ${key}=${value}`)
+    .join(" ");
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,

@@ -91,9 +91,7 @@ const LEDGER_DDL = `
 `;
 
 async function readLedger(client: pg.ClientBase): Promise<AppliedMigration[]> {
-  const exists = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('ops.schema_migrations') IS NOT NULL AS exists",
-  );
+  const exists = await client.query<{ exists: boolean }>("SELECT to_regclass('ops.schema_migrations') IS NOT NULL AS exists");
   if (!exists.rows[0]?.exists) return [];
   const { rows } = await client.query<{
     version: number;
@@ -148,9 +146,7 @@ export async function migrate(url: string, options: MigrateOptions = {}): Promis
   const client = new pg.Client({ connectionString: url, application_name: "gpt-platform:migrate" });
   await client.connect();
   try {
-    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
-      MIGRATION_LOCK_ID.toString(),
-    ]);
+    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [MIGRATION_LOCK_ID.toString()]);
     if (!rows[0]?.locked) {
       log("another migration runner holds the lock; waiting for it to finish");
       await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_ID.toString()]);
@@ -190,10 +186,12 @@ async function applyOne(client: pg.Client, file: MigrationFile): Promise<void> {
   try {
     if (transactional) await client.query("BEGIN");
     await client.query(file.sql);
-    await client.query(
-      "INSERT INTO ops.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-      [file.version, file.name, file.checksum, Math.round(performance.now() - started)],
-    );
+    await client.query("INSERT INTO ops.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)", [
+      file.version,
+      file.name,
+      file.checksum,
+      Math.round(performance.now() - started),
+    ]);
     if (transactional) await client.query("COMMIT");
   } catch (error) {
     if (transactional) await client.query("ROLLBACK").catch(() => {});
@@ -209,8 +207,6 @@ async function applyOne(client: pg.Client, file: MigrationFile): Promise<void> {
 
 /** The newest version applied, or 0: a cheap readiness probe (one indexed row). */
 export async function appliedVersion(client: pg.ClientBase | pg.Pool): Promise<number> {
-  const { rows } = await client.query<{ version: number | null }>(
-    "SELECT max(version) AS version FROM ops.schema_migrations",
-  );
+  const { rows } = await client.query<{ version: number | null }>("SELECT max(version) AS version FROM ops.schema_migrations");
   return rows[0]?.version ?? 0;
 }

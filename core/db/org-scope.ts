@@ -24,7 +24,8 @@ export function isUuid(value: unknown): value is string {
  * signature; a value written by hand is refused there.
  */
 async function setScope(db: AppDatabase, orgId: string): Promise<RawBuilder<string>> {
-  if (!isUuid(orgId)) throw new TypeError(`an organisation id (a UUID) is needed to scope to an organisation, got ${JSON.stringify(orgId)}`);
+  if (!isUuid(orgId))
+    throw new TypeError(`an organisation id (a UUID) is needed to scope to an organisation, got ${JSON.stringify(orgId)}`);
   const scope = await scopeSignerOf(db).scopeFor(orgId);
   // A bound parameter: the scope never appears in statement text (pg_stat_activity shows "$1").
   return sql<string>`set_config('app.org_scope', ${scope}, true)`;
@@ -49,7 +50,11 @@ export async function withOrg<T>(db: AppDatabase, orgId: string, work: (trx: Org
  * expression and must evaluate it before anything that reads the scope; a LATERAL reference to it,
  * as in `FROM (SELECT <scope> AS scope) s CROSS JOIN LATERAL f(s.scope ...)`, makes sure of that.
  */
-export async function inOrgStatement<R>(db: AppDatabase, orgId: string, statement: (scope: RawBuilder<string>) => RawBuilder<R>): Promise<R[]> {
+export async function inOrgStatement<R>(
+  db: AppDatabase,
+  orgId: string,
+  statement: (scope: RawBuilder<string>) => RawBuilder<R>,
+): Promise<R[]> {
   const scope = await setScope(db, orgId);
   return (await statement(scope).execute(db)).rows;
 }

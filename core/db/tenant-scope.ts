@@ -53,7 +53,12 @@ export class TenantScopeSigner {
   #current(): Promise<SigningState> | SigningState {
     const state = this.#state;
     if (state && Date.now() - state.loadedAt < RELOAD_AFTER_MS) return state;
-    const loading = (this.#loading ??= this.#load().finally(() => (this.#loading = undefined)));
+    if (!this.#loading) {
+      this.#loading = this.#load().finally(() => {
+        this.#loading = undefined;
+      });
+    }
+    const loading = this.#loading;
     // A stale key still signs (a rotated key verifies for its grace period); only the first load waits.
     if (state) {
       loading.catch(() => {});

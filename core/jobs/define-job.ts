@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 
 /**
  * How a job type's queue behaves. Every job sent to the queue inherits these settings when it is

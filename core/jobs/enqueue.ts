@@ -91,11 +91,15 @@ export class JobClient {
     const job = checkedJob({ type, payload, options });
     const db = this.#db;
     const [result] = await single(() =>
-      inOrgStatement(db, orgId, (scope) => sql<SqlResult>`
+      inOrgStatement(
+        db,
+        orgId,
+        (scope) => sql<SqlResult>`
         SELECT r.ord, r.id, r.created
         FROM (SELECT ${scope} AS scope) s
         CROSS JOIN LATERAL app.enqueue_many(CASE WHEN s.scope IS NOT NULL THEN ${JSON.stringify([job])}::jsonb END) r
-      `),
+      `,
+      ),
     );
     return settled(job, result!);
   }
@@ -136,9 +140,7 @@ export class JobClient {
 }
 
 function sendAll(trx: OrgTransaction, jobs: readonly SqlJob[]): Promise<SqlResult[]> {
-  return sql<SqlResult>`SELECT ord, id, created FROM app.enqueue_many(${JSON.stringify(jobs)}::jsonb)`
-    .execute(trx)
-    .then((r) => r.rows);
+  return sql<SqlResult>`SELECT ord, id, created FROM app.enqueue_many(${JSON.stringify(jobs)}::jsonb)`.execute(trx).then((r) => r.rows);
 }
 
 /** Runs a one-job send, turning the database's idempotency conflict into the domain error. */
@@ -162,7 +164,10 @@ function idempotencyConflicts(error: unknown): { ord: number; id: string }[] | u
 /** The result of a send: created, an idempotent repeat, or refused by the queue's policy. */
 function settled(job: SqlJob, result: SqlResult): EnqueueResult {
   if (result.created || job.options.idempotencyKey !== undefined) return { id: result.id, created: result.created };
-  throw new JobNotQueuedError(job.type, `its queue's "${findJobType(job.type)!.queue.policy}" policy already holds a job with this singleton key`);
+  throw new JobNotQueuedError(
+    job.type,
+    `its queue's "${findJobType(job.type)!.queue.policy}" policy already holds a job with this singleton key`,
+  );
 }
 
 function checkedJob(request: EnqueueRequest): SqlJob {

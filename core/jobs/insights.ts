@@ -74,7 +74,14 @@ export async function dashboardRead(trx: OrgTransaction, options: { failures?: n
     WHERE minute >= to_timestamp(floor(extract(epoch FROM now()) / 3600) * 3600) - interval '23 hours' GROUP BY 1 ORDER BY 1
   `.execute(trx);
   const workers = await sql<{ workers: string }>`SELECT workers FROM app.workers_alive`.execute(trx);
-  const failures = await sql<{ dead_letter_job_id: string; job_id: string; queue: string; failed_at: Date; attempts: number; error: { message?: string } | null }>`
+  const failures = await sql<{
+    dead_letter_job_id: string;
+    job_id: string;
+    queue: string;
+    failed_at: Date;
+    attempts: number;
+    error: { message?: string } | null;
+  }>`
     SELECT dead_letter_job_id, job_id, queue, failed_at, attempts, error FROM app.dead_letters
     ORDER BY failed_at DESC LIMIT ${options.failures ?? 10}
   `.execute(trx);

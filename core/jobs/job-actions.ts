@@ -94,7 +94,13 @@ export async function retryDeadLetter(trx: OrgTransaction, boss: PgBoss, jobs: J
 }
 
 /** Retries up to `limit` dead-lettered jobs of one type; returns how many were started again. */
-export async function retryDeadLettersOfType(trx: OrgTransaction, boss: PgBoss, jobs: JobClient, type: string, limit: number): Promise<number> {
+export async function retryDeadLettersOfType(
+  trx: OrgTransaction,
+  boss: PgBoss,
+  jobs: JobClient,
+  type: string,
+  limit: number,
+): Promise<number> {
   const { rows } = await sql<{ id: string }>`
     SELECT dead_letter_job_id AS id FROM app.dead_letters
     WHERE queue = ${type} AND dead_letter_queue = ANY(${deadLetterQueues}::text[])

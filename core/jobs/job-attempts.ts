@@ -31,7 +31,14 @@ export function failedAttemptInsert(record: FailedAttemptRecord): { text: string
   return {
     text: `INSERT INTO app.job_attempts (org_id, job_id, attempt, run_ms, message, final) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (org_id, job_id, attempt) DO NOTHING`,
-    values: [record.orgId, record.jobId, record.attempt, Math.max(0, Math.round(record.runMs)), record.message.slice(0, MESSAGE_MAX), record.final],
+    values: [
+      record.orgId,
+      record.jobId,
+      record.attempt,
+      Math.max(0, Math.round(record.runMs)),
+      record.message.slice(0, MESSAGE_MAX),
+      record.final,
+    ],
   };
 }
 
@@ -42,6 +49,9 @@ export async function failedAttemptsOfJob(trx: OrgTransaction, jobId: string): P
 
 /** Deletes attempts older than any job pg-boss keeps. */
 export async function failedAttemptsPrune(db: OwnerDatabase): Promise<number> {
-  const result = await db.deleteFrom("app.job_attempts").where("failed_at", "<", sql<Date>`now() - make_interval(days => ${KEEP_DAYS})`).executeTakeFirst();
+  const result = await db
+    .deleteFrom("app.job_attempts")
+    .where("failed_at", "<", sql<Date>`now() - make_interval(days => ${KEEP_DAYS})`)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

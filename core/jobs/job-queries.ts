@@ -44,8 +44,20 @@ export async function jobGetForOrg(trx: OrgTransaction, id: string): Promise<Job
   const row = await trx
     .selectFrom("app.jobs")
     .select([
-      "id", "type", "state", "priority", "payload", "output", "retry_count", "retry_limit",
-      "created_at", "start_after", "started_at", "completed_at", "dead_lettered_from", "dead_lettered_job_id",
+      "id",
+      "type",
+      "state",
+      "priority",
+      "payload",
+      "output",
+      "retry_count",
+      "retry_limit",
+      "created_at",
+      "start_after",
+      "started_at",
+      "completed_at",
+      "dead_lettered_from",
+      "dead_lettered_job_id",
     ])
     .where("id", "=", id)
     .where("type", "in", allQueueNames())
@@ -120,7 +132,11 @@ function depthQuery(relation: "pgboss.job" | "app.jobs", queues: readonly string
   `;
 }
 
-async function depth(db: OwnerDatabase | OrgTransaction, relation: "pgboss.job" | "app.jobs", queues: readonly string[]): Promise<QueueDepth[]> {
+async function depth(
+  db: OwnerDatabase | OrgTransaction,
+  relation: "pgboss.job" | "app.jobs",
+  queues: readonly string[],
+): Promise<QueueDepth[]> {
   const { rows } = await depthQuery(relation, queues).execute(db);
   const found = new Map(rows.map((r) => [r.queue, r]));
   return queues.map((queue) => {
@@ -190,16 +206,19 @@ const LIST_TIMEOUT_MS = 3000;
  * app_job_failed_by_org_idx (migrations/0004): a queue stuck a week ago or the last failure a
  * month back costs the same as today's.
  */
-export async function jobListForOrg(trx: OrgTransaction, filter: JobListFilter): Promise<{ items: JobListItem[]; next: { createdAt: string; id: string } | null }> {
+export async function jobListForOrg(
+  trx: OrgTransaction,
+  filter: JobListFilter,
+): Promise<{ items: JobListItem[]; next: { createdAt: string; id: string } | null }> {
   await sql`SELECT set_config('statement_timeout', ${String(LIST_TIMEOUT_MS)}, true)`.execute(trx);
   const byState = filter.state !== undefined && filter.state !== "completed";
-  let rows;
-  try {
-    rows = await (byState ? pageByState(trx, filter) : pageByRefs(trx, filter)).limit(filter.limit + 1).execute();
-  } catch (error) {
-    if ((error as { code?: string }).code === "57014") throw new JobSearchTooSlowError();
-    throw error;
-  }
+  const rows = await (byState ? pageByState(trx, filter) : pageByRefs(trx, filter))
+    .limit(filter.limit + 1)
+    .execute()
+    .catch((error: unknown) => {
+      if ((error as { code?: string }).code === "57014") throw new JobSearchTooSlowError();
+      throw error;
+    });
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
@@ -246,7 +265,8 @@ function pageByRefs(trx: OrgTransaction, filter: JobListFilter) {
     .select(["r.job_id", "r.type", "r.created_at", "j.state", "j.retry_count", "j.started_at", "j.completed_at"])
     .select(cursorText("r.created_at"));
   if (filter.state) query = query.where("j.state", "=", filter.state);
-  for (const condition of sharedConditions(filter, { type: "r.type", createdAt: "r.created_at", id: "r.job_id" })) query = query.where(condition);
+  for (const condition of sharedConditions(filter, { type: "r.type", createdAt: "r.created_at", id: "r.job_id" }))
+    query = query.where(condition);
   return query.orderBy("r.created_at", "desc").orderBy("r.job_id", "desc");
 }
 
@@ -260,6 +280,7 @@ function pageByState(trx: OrgTransaction, filter: JobListFilter) {
     .where("j.type", "in", jobTypeNames());
   // pg-boss's backlog index covers unblocked jobs only; ours are never blocked (no dependencies).
   if (filter.state === "created" || filter.state === "retry") query = query.where("j.blocked", "=", false);
-  for (const condition of sharedConditions(filter, { type: "j.type", createdAt: "j.created_at", id: "j.id" })) query = query.where(condition);
+  for (const condition of sharedConditions(filter, { type: "j.type", createdAt: "j.created_at", id: "j.id" }))
+    query = query.where(condition);
   return query.orderBy("j.created_at", "desc").orderBy("j.id", "desc");
 }

@@ -23,16 +23,31 @@ export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]):
     const last = attempt === attemptsMade;
     if (failure) {
       const ending = failure.final ? "; no retries left, sent to the dead-letter queue" : "";
-      entries.push({ at: failure.failedAt, kind: "failed", attempt, text: `Attempt ${attempt} failed after ${failure.runMs} ms: ${failure.message}${ending}` });
+      entries.push({
+        at: failure.failedAt,
+        kind: "failed",
+        attempt,
+        text: `Attempt ${attempt} failed after ${failure.runMs} ms: ${failure.message}${ending}`,
+      });
     } else if (last && job.state === "active") {
       entries.push({ at: job.startedAt, kind: "running", attempt, text: `Attempt ${attempt} running` });
     } else if (last && job.state === "completed") {
       entries.push({ at: job.completedAt, kind: "completed", attempt, text: `Attempt ${attempt} completed` });
     } else if (last && job.state === "failed") {
       // Failed without a worker's record: pg-boss's supervisor expired the attempt after its last try.
-      entries.push({ at: job.completedAt, kind: "failed", attempt, text: `Attempt ${attempt} failed: ${errorMessage(job.output)}; no retries left` });
+      entries.push({
+        at: job.completedAt,
+        kind: "failed",
+        attempt,
+        text: `Attempt ${attempt} failed: ${errorMessage(job.output)}; no retries left`,
+      });
     } else if (!(last && job.state === "cancelled")) {
-      entries.push({ at: null, kind: "lost", attempt, text: `Attempt ${attempt} did not finish (its worker stopped or lost the job); the job was sent back to the queue` });
+      entries.push({
+        at: null,
+        kind: "lost",
+        attempt,
+        text: `Attempt ${attempt} did not finish (its worker stopped or lost the job); the job was sent back to the queue`,
+      });
     }
   }
   if (job.state === "cancelled") entries.push({ at: job.completedAt, kind: "cancelled", attempt: null, text: "Cancelled" });

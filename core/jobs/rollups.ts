@@ -89,12 +89,20 @@ export interface QueueRollupStats {
 export async function rollupStatsByQueue(db: Database, queues: readonly string[]): Promise<QueueRollupStats[]> {
   const { rows } = await sql<{
     queue: string;
-    c1: string; f1: string; r1: string;
-    c5: string; f5: string; r5: string;
-    c15: string; f15: string; r15: string;
+    c1: string;
+    f1: string;
+    r1: string;
+    c5: string;
+    f5: string;
+    r5: string;
+    c15: string;
+    f15: string;
+    r15: string;
     seconds_into_minute: number;
-    run_p50: number | null; run_p95: number | null;
-    pickup_p50: number | null; pickup_p95: number | null;
+    run_p50: number | null;
+    run_p95: number | null;
+    pickup_p50: number | null;
+    pickup_p95: number | null;
   }>`
     WITH w AS (
       SELECT r.*, (date_trunc('minute', now()) - r.minute) AS age

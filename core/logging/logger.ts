@@ -7,9 +7,29 @@ import { scrubSecrets } from "./scrub-secrets.ts";
  * payloads, config dumps, error contexts).
  */
 const SECRET_FIELDS = [
-  "password", "passwordHash", "password_hash", "token", "accessToken", "access_token", "refreshToken",
-  "refresh_token", "apiKey", "api_key", "secret", "clientSecret", "client_secret", "authorization",
-  "cookie", "jwt", "encryptionKey", "JWT_SECRET", "ENCRYPTION_KEY", "METRICS_TOKEN", "DATABASE_URL", "REDIS_URL", "SENTRY_DSN",
+  "password",
+  "passwordHash",
+  "password_hash",
+  "token",
+  "accessToken",
+  "access_token",
+  "refreshToken",
+  "refresh_token",
+  "apiKey",
+  "api_key",
+  "secret",
+  "clientSecret",
+  "client_secret",
+  "authorization",
+  "cookie",
+  "jwt",
+  "encryptionKey",
+  "JWT_SECRET",
+  "ENCRYPTION_KEY",
+  "METRICS_TOKEN",
+  "DATABASE_URL",
+  "REDIS_URL",
+  "SENTRY_DSN",
 ];
 
 export const REDACT_PATHS = [

@@ -36,7 +36,10 @@ export class LogMailer implements Mailer {
     if (this.#includeBody) {
       this.#log({ mail: { ...envelope, body: message.text } }, `mail (not sent, development transport): ${message.subject}`);
     } else {
-      this.#log({ mail: envelope }, `mail NOT sent: no mail provider is configured, and its one-time link is kept out of the log: ${message.subject}`);
+      this.#log(
+        { mail: envelope },
+        `mail NOT sent: no mail provider is configured, and its one-time link is kept out of the log: ${message.subject}`,
+      );
     }
   }
 }

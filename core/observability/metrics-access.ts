@@ -13,7 +13,11 @@ export interface MetricsRefusal {
  * `Authorization: Bearer <METRICS_TOKEN>`; without it, only clients on the loopback interface,
  * never the open network. Returns why a request is refused, or null when it may read.
  */
-export function metricsRefusal(token: string | undefined, authorization: string | undefined, remoteAddress: string | undefined): MetricsRefusal | null {
+export function metricsRefusal(
+  token: string | undefined,
+  authorization: string | undefined,
+  remoteAddress: string | undefined,
+): MetricsRefusal | null {
   if (token) {
     const given = Buffer.from(authorization?.replace(/^Bearer\s+/i, "") ?? "");
     const expected = Buffer.from(token);

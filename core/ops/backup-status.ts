@@ -7,7 +7,14 @@ export interface BackupStatus {
   lastBackupAt: Date | null;
   /** When the newest successful restore drill finished. */
   lastOkDrillAt: Date | null;
-  lastDrill: { backupFile: string; ok: boolean; failure: string | null; rtoSeconds: number | null; rpoSeconds: number | null; finishedAt: Date } | null;
+  lastDrill: {
+    backupFile: string;
+    ok: boolean;
+    failure: string | null;
+    rtoSeconds: number | null;
+    rpoSeconds: number | null;
+    finishedAt: Date;
+  } | null;
 }
 
 interface DrillRow {

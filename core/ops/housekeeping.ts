@@ -31,7 +31,9 @@ export interface HousekeepingReport {
  */
 export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingReport | undefined> {
   return db.connection().execute(async (conn) => {
-    const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${HOUSEKEEPING_LOCK_ID.toString()}::bigint) AS locked`.execute(conn);
+    const { rows } = await sql<{
+      locked: boolean;
+    }>`SELECT pg_try_advisory_lock(${HOUSEKEEPING_LOCK_ID.toString()}::bigint) AS locked`.execute(conn);
     if (!rows[0]!.locked) return undefined;
     try {
       const owner = conn as OwnerDatabase;

@@ -42,7 +42,8 @@ async function secureDatabase(url: string, appPassword: string | undefined): Pro
   try {
     await client.query("SELECT ops.enforce_database_privileges()");
     // A verifier, not the password: nothing the server logs or shows can be replayed.
-    if (appPassword) await client.query(`ALTER ROLE ${APP_ROLE} WITH LOGIN PASSWORD ${client.escapeLiteral(scramSha256Verifier(appPassword))}`);
+    if (appPassword)
+      await client.query(`ALTER ROLE ${APP_ROLE} WITH LOGIN PASSWORD ${client.escapeLiteral(scramSha256Verifier(appPassword))}`);
   } finally {
     await client.end();
   }

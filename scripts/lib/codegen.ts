@@ -12,11 +12,16 @@ export const TYPES_FILE = `${ROOT_DIR}core/db/types.ts`;
  */
 export async function runCodegen(url: string, options: { verify: boolean }): Promise<{ ok: boolean; output: string }> {
   const args = [
-    "--dialect", "postgres",
-    "--url", url,
-    "--include-pattern", "{app,ops}.*",
-    "--out-file", TYPES_FILE,
-    "--log-level", "error",
+    "--dialect",
+    "postgres",
+    "--url",
+    url,
+    "--include-pattern",
+    "{app,ops}.*",
+    "--out-file",
+    TYPES_FILE,
+    "--log-level",
+    "error",
     ...(options.verify ? ["--verify"] : []),
   ];
   try {

@@ -27,19 +27,33 @@ export async function provisionDebianTool(tool: DebianTool, log: (line: string) 
     return;
   }
   if (process.getuid?.() !== 0) {
-    throw new ProvisionError(`${main} is missing and this user cannot install it: run \`sudo apt-get install -y ${tool.packageName}\` (${tool.purpose})`);
+    throw new ProvisionError(
+      `${main} is missing and this user cannot install it: run \`sudo apt-get install -y ${tool.packageName}\` (${tool.purpose})`,
+    );
   }
   log(`${tool.packageName}: installing Debian's ${tool.packageName} package for ${tool.purpose} (${tool.installTime})`);
-  await run("bash", ["-c", `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${tool.packageName} >/dev/null`], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await run(
+    "bash",
+    [
+      "-c",
+      `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${tool.packageName} >/dev/null`,
+    ],
+    {
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const missing = tool.binaries.filter((path) => !existsSync(path));
   if (missing.length > 0) throw new ProvisionError(`apt-get installed ${tool.packageName} but ${missing.join(", ")} is still missing`);
 }
 
 /** Headless Chromium for the browser tests (test/browser/), driven by playwright-core. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
-export const chromium: DebianTool = { packageName: "chromium", binaries: [CHROMIUM_PATH], purpose: "the browser tests", installTime: "about a minute" };
+export const chromium: DebianTool = {
+  packageName: "chromium",
+  binaries: [CHROMIUM_PATH],
+  purpose: "the browser tests",
+  installTime: "about a minute",
+};
 
 /** promtool and Prometheus for the alert-rule tests and scripts/monitoring-local.sh (test/scripts/monitoring.test.ts). */
 export const prometheus: DebianTool = {

@@ -39,10 +39,23 @@ export async function ensureDemoUser(db: OwnerDatabase, orgId: string, password:
 /** A JWT for the demo organisation's local token row, creating the row the first time. */
 export async function demoApiToken(db: DatabaseHandles, secret: string, orgId: string): Promise<string> {
   return withOrg(db.app, orgId, async (trx) => {
-    const existing = await trx.selectFrom("app.api_tokens").select("id").where("name", "=", DEMO_TOKEN_NAME).where("revoked_at", "is", null).orderBy("created_at", "desc").executeTakeFirst();
+    const existing = await trx
+      .selectFrom("app.api_tokens")
+      .select("id")
+      .where("name", "=", DEMO_TOKEN_NAME)
+      .where("revoked_at", "is", null)
+      .orderBy("created_at", "desc")
+      .executeTakeFirst();
     const resigned = existing && (await apiTokenResign(trx, secret, existing.id, "npm-start"));
     if (resigned) return resigned;
-    const { token } = await apiTokenCreate(trx, secret, { orgId, name: DEMO_TOKEN_NAME, scopes: API_SCOPES, ttlDays: 90, createdBy: null, subject: "npm-start" });
+    const { token } = await apiTokenCreate(trx, secret, {
+      orgId,
+      name: DEMO_TOKEN_NAME,
+      scopes: API_SCOPES,
+      ttlDays: 90,
+      createdBy: null,
+      subject: "npm-start",
+    });
     return token;
   });
 }

@@ -35,7 +35,9 @@ export async function provisionRedis(explicitUrl: string | undefined, log: (line
   }
   if (explicitUrl) throw new ProvisionError(`Redis at ${new URL(url).host} does not answer; start it or fix the URL`);
   if (process.getuid?.() !== 0) {
-    throw new ProvisionError("no Redis answers on 127.0.0.1:6379 and this user cannot start one: start redis-server, or set TEST_REDIS_URL");
+    throw new ProvisionError(
+      "no Redis answers on 127.0.0.1:6379 and this user cannot start one: start redis-server, or set TEST_REDIS_URL",
+    );
   }
   if (!existsSync("/usr/bin/redis-server")) {
     log("redis: installing redis-server from Debian's packages");

@@ -54,7 +54,11 @@ t.test("in a real browser: sign up, run a job, watch it on the dashboard, fail o
 
   const jobPath = await createTestJob(page, { echo: "hello, browser" });
   await page.getByTestId("job-state").filter({ hasText: "completed" }).waitFor({ timeout: 20_000 });
-  t.match(await page.getByTestId("job-output").textContent(), '"echo": "hello, browser"', "the job page followed the job to completion by itself");
+  t.match(
+    await page.getByTestId("job-output").textContent(),
+    '"echo": "hello, browser"',
+    "the job page followed the job to completion by itself",
+  );
   await screenshot(page, "03-job-completed");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" }).click();
@@ -71,12 +75,20 @@ t.test("in a real browser: sign up, run a job, watch it on the dashboard, fail o
   await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
   await page.getByTestId("failure").filter({ hasText: "the flux capacitor is cold" }).waitFor({ timeout: 30_000 });
   await page.getByTestId("failed-24h").filter({ hasText: /^1$/ }).waitFor({ timeout: 20_000 });
-  t.equal(await page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage), true, "the dashboard updated itself in place (no reload)");
+  t.equal(
+    await page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage),
+    true,
+    "the dashboard updated itself in place (no reload)",
+  );
   await screenshot(page, "05-dashboard-failure");
   await page.getByTestId("failure").getByRole("button", { name: "Retry" }).click();
   await page.getByRole("status").filter({ hasText: "Retrying" }).waitFor();
   await page.goto(new URL(failingPath, web.url).toString());
-  t.match(await page.getByTestId("timeline").textContent(), /Attempt 3 failed after \d+ ms: the flux capacitor is cold/, "the job page shows every attempt");
+  t.match(
+    await page.getByTestId("timeline").textContent(),
+    /Attempt 3 failed after \d+ ms: the flux capacitor is cold/,
+    "the job page shows every attempt",
+  );
   await screenshot(page, "04-job-retried");
   t.not(await page.getByTestId("job-state").textContent(), "failed", "the retried job is back in its queue");
 
@@ -112,22 +124,39 @@ t.test("in a real browser: sign up, run a job, watch it on the dashboard, fail o
     const focused: string[] = [];
     for (let i = 0; i < 6; i++) {
       await phonePage.keyboard.press("Tab");
-      focused.push(await phonePage.evaluate(() => document.activeElement?.getAttribute("name") ?? document.activeElement?.textContent ?? ""));
+      focused.push(
+        await phonePage.evaluate(() => document.activeElement?.getAttribute("name") ?? document.activeElement?.textContent ?? ""),
+      );
     }
-    t.ok(focused.indexOf("email") >= 0 && focused.indexOf("password") > focused.indexOf("email"), `Tab reaches email, then password (${focused.join(" → ")})`);
+    t.ok(
+      focused.indexOf("email") >= 0 && focused.indexOf("password") > focused.indexOf("email"),
+      `Tab reaches email, then password (${focused.join(" → ")})`,
+    );
     await phonePage.getByLabel("Email").fill("ada@example.com");
     await phonePage.getByLabel("Password").fill(GOOD_PASSWORD);
     await phonePage.getByLabel("Password").press("Enter");
     await phonePage.waitForURL("**/dashboard");
-    for (const [path, name] of [["/dashboard", "08-phone-dashboard"], ["/jobs", "09-phone-jobs"], ["/jobs/new", "10-phone-new-job"], ["/agents/new", "11-phone-new-agent"], ["/tokens", "12-phone-tokens"]] as const) {
+    for (const [path, name] of [
+      ["/dashboard", "08-phone-dashboard"],
+      ["/jobs", "09-phone-jobs"],
+      ["/jobs/new", "10-phone-new-job"],
+      ["/agents/new", "11-phone-new-agent"],
+      ["/tokens", "12-phone-tokens"],
+    ] as const) {
       await phonePage.goto(new URL(path, web.url).toString());
       const overflow = await phonePage.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       t.equal(overflow, 0, `${path} has no sideways scrolling at 375 px`);
       await screenshot(phonePage, name);
     }
-    const unlabelled = await phonePage.goto(new URL("/agents/new", web.url).toString()).then(() =>
-      phonePage.evaluate(() => [...document.querySelectorAll("main input:not([type=hidden]), main select, main textarea")].filter((el) => !(el as HTMLInputElement).labels?.length).map((el) => el.getAttribute("name"))),
-    );
+    const unlabelled = await phonePage
+      .goto(new URL("/agents/new", web.url).toString())
+      .then(() =>
+        phonePage.evaluate(() =>
+          [...document.querySelectorAll("main input:not([type=hidden]), main select, main textarea")]
+            .filter((el) => !(el as HTMLInputElement).labels?.length)
+            .map((el) => el.getAttribute("name")),
+        ),
+      );
     t.same(unlabelled, [], "every field of the agent form has a label");
     await phone.close();
   });

@@ -33,7 +33,16 @@ t.test("every bad key is reported at once, secrets are never echoed", async (t) 
   ) as ConfigError;
   t.type(error, ConfigError);
   const keys = error.problems.map((p) => p.split(":")[0]).sort();
-  t.same(keys, ["DATABASE_URL", "ENCRYPTION_KEY", "JOB_CONCURRENCY", "JWT_SECRET", "LOG_LEVEL", "PORT", "REDIS_URL", "TEST_JOB_CRASH_ENABLED"]);
+  t.same(keys, [
+    "DATABASE_URL",
+    "ENCRYPTION_KEY",
+    "JOB_CONCURRENCY",
+    "JWT_SECRET",
+    "LOG_LEVEL",
+    "PORT",
+    "REDIS_URL",
+    "TEST_JOB_CRASH_ENABLED",
+  ]);
   t.notMatch(error.message, /short-secret-value/, "the secret's value is not in the message");
   t.match(error.message, /JWT_SECRET: must be at least 32 characters.*got a value of 18 characters/);
   t.match(error.message, /ENCRYPTION_KEY: is required/);

@@ -7,7 +7,16 @@ import { jobIdForIdempotencyKey } from "../../core/jobs/idempotency.ts";
 import { createOrganisation, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 async function jobRows(db: TestDatabase) {
-  const { rows } = await sql<{ id: string; name: string; data: unknown; group_id: string; retry_limit: number; heartbeat_seconds: number; dead_letter: string; priority: number }>`
+  const { rows } = await sql<{
+    id: string;
+    name: string;
+    data: unknown;
+    group_id: string;
+    retry_limit: number;
+    heartbeat_seconds: number;
+    dead_letter: string;
+    priority: number;
+  }>`
     SELECT id, name, data, group_id, retry_limit, heartbeat_seconds, dead_letter, priority FROM pgboss.job ORDER BY created_on, id
   `.execute(db.handles.owner);
   return rows;
@@ -25,7 +34,16 @@ t.test("enqueue", async (t) => {
       t.ok(created);
       const rows = await jobRows(db);
       t.equal(rows.length, 1);
-      t.match(rows[0], { id, name: "test-job", data: { echo: 1 }, group_id: orgId, retry_limit: 2, heartbeat_seconds: 10, dead_letter: "test-job.dlq", priority: 5 });
+      t.match(rows[0], {
+        id,
+        name: "test-job",
+        data: { echo: 1 },
+        group_id: orgId,
+        retry_limit: 2,
+        heartbeat_seconds: 10,
+        dead_letter: "test-job.dlq",
+        priority: 5,
+      });
     });
 
     await t.test("rolls back with the caller's transaction", async (t) => {
@@ -45,7 +63,9 @@ t.test("enqueue", async (t) => {
       const unknown = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "no-such-job", {})).catch((e: Error) => e);
       t.type(unknown, UnknownJobTypeError);
       t.same((unknown as UnknownJobTypeError).knownTypes, ["test-job"]);
-      const invalid = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { delayMs: -5, extra: true })).catch((e: Error) => e);
+      const invalid = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { delayMs: -5, extra: true })).catch(
+        (e: Error) => e,
+      );
       t.type(invalid, PayloadInvalidError);
       t.same((invalid as PayloadInvalidError).problems.map((p) => p.field).sort(), ["payload.delayMs", "payload.extra"]);
       await t.rejects(
@@ -75,13 +95,26 @@ t.test("enqueue", async (t) => {
 
     await t.test("enqueueMany returns ids in order and is all-or-nothing", async (t) => {
       const results = await withOrg(app, orgId, (trx) =>
-        jobs.enqueueMany(trx, [{ type: "test-job", payload: { echo: "m1" } }, { type: "test-job", payload: { echo: "m2" }, options: { idempotencyKey: "bulk-1" } }]),
+        jobs.enqueueMany(trx, [
+          { type: "test-job", payload: { echo: "m1" } },
+          { type: "test-job", payload: { echo: "m2" }, options: { idempotencyKey: "bulk-1" } },
+        ]),
       );
       t.equal(results.length, 2);
-      t.same(results.map((r) => r.created), [true, true], "both were created");
-      const stored = await sql<{ id: string; data: { echo: string } }>`SELECT id, data FROM pgboss.job WHERE id = ANY(${results.map((r) => r.id)}::uuid[])`.execute(db.handles.owner);
+      t.same(
+        results.map((r) => r.created),
+        [true, true],
+        "both were created",
+      );
+      const stored = await sql<{
+        id: string;
+        data: { echo: string };
+      }>`SELECT id, data FROM pgboss.job WHERE id = ANY(${results.map((r) => r.id)}::uuid[])`.execute(db.handles.owner);
       const byId = new Map(stored.rows.map((r) => [r.id, r.data.echo]));
-      t.same(results.map((r) => byId.get(r.id)), ["m1", "m2"]);
+      t.same(
+        results.map((r) => byId.get(r.id)),
+        ["m1", "m2"],
+      );
 
       const before = (await jobRows(db)).length;
       const error = await withOrg(app, orgId, (trx) =>
@@ -92,11 +125,17 @@ t.test("enqueue", async (t) => {
         ]),
       ).catch((e: Error) => e);
       t.type(error, BulkEnqueueError);
-      t.same((error as BulkEnqueueError).failures.map((f) => f.index), [1, 2]);
+      t.same(
+        (error as BulkEnqueueError).failures.map((f) => f.index),
+        [1, 2],
+      );
       t.equal((await jobRows(db)).length, before, "nothing from the rejected batch was enqueued");
 
       const conflict = await withOrg(app, orgId, (trx) =>
-        jobs.enqueueMany(trx, [{ type: "test-job", payload: { echo: "new" } }, { type: "test-job", payload: { echo: "changed" }, options: { idempotencyKey: "bulk-1" } }]),
+        jobs.enqueueMany(trx, [
+          { type: "test-job", payload: { echo: "new" } },
+          { type: "test-job", payload: { echo: "changed" }, options: { idempotencyKey: "bulk-1" } },
+        ]),
       ).catch((e: Error) => e);
       t.type(conflict, BulkEnqueueError, "a repeated key with another payload fails the batch");
       t.match((conflict as BulkEnqueueError).failures, [{ index: 1, error: IdempotencyConflictError }]);
@@ -109,12 +148,19 @@ t.test("every path indexes its jobs in app.job_refs, atomically with the job", a
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
   const { app, owner } = db.handles;
-  const refs = async () => (await owner.selectFrom("app.job_refs").select(["job_id", "org_id", "type"]).execute());
+  const refs = async () => await owner.selectFrom("app.job_refs").select(["job_id", "org_id", "type"]).execute();
   {
     const jobs = new JobClient(app);
     const inTransaction = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", {}));
-    const { rows: [plain] } = await sql<{ id: string }>`SELECT ops.enqueue('test-job', ${orgId}, '{}') AS id`.execute(owner);
-    const bulk = await withOrg(app, orgId, (trx) => jobs.enqueueMany(trx, [{ type: "test-job", payload: {} }, { type: "test-job", payload: {} }]));
+    const {
+      rows: [plain],
+    } = await sql<{ id: string }>`SELECT ops.enqueue('test-job', ${orgId}, '{}') AS id`.execute(owner);
+    const bulk = await withOrg(app, orgId, (trx) =>
+      jobs.enqueueMany(trx, [
+        { type: "test-job", payload: {} },
+        { type: "test-job", payload: {} },
+      ]),
+    );
     const standalone = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" });
     const again = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" }, { idempotencyKey: "k" });
     const repeat = await jobs.enqueueStandalone(orgId, "test-job", { echo: "api" }, { idempotencyKey: "k" });
@@ -125,10 +171,12 @@ t.test("every path indexes its jobs in app.job_refs, atomically with the job", a
     t.ok(rows.every((r) => r.org_id === orgId && r.type === "test-job"));
 
     const before = rows.length;
-    await t.rejects(withOrg(app, orgId, async (trx) => {
-      await jobs.enqueue(trx, "test-job", {});
-      throw new Error("rolled back");
-    }));
+    await t.rejects(
+      withOrg(app, orgId, async (trx) => {
+        await jobs.enqueue(trx, "test-job", {});
+        throw new Error("rolled back");
+      }),
+    );
     t.equal((await refs()).length, before, "a rolled-back enqueue leaves no ref");
     await t.rejects(jobs.enqueueStandalone(orgId, "test-job", { delayMs: "x" }), PayloadInvalidError);
     t.equal((await refs()).length, before, "an invalid payload leaves no ref");

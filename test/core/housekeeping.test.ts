@@ -12,6 +12,7 @@ import { JobClient } from "../../core/jobs/enqueue.ts";
 import { jobRefsPrune } from "../../core/jobs/job-refs.ts";
 import { rollupAdd } from "../../core/jobs/rollups.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { oneCompletedJobRollup } from "../helpers/rollups.ts";
 
 const PASSWORD = "correct horse battery staple 9";
 
@@ -22,9 +23,16 @@ async function refCount(db: TestDatabase): Promise<number> {
 
 /** Enqueues `count` jobs for the organisation and backdates their refs, as if made `hoursAgo`. */
 async function enqueueAged(db: TestDatabase, jobs: JobClient, orgId: string, count: number, hoursAgo: number): Promise<string[]> {
-  const results = await withOrg(db.handles.app, orgId, (trx) => jobs.enqueueMany(trx, Array.from({ length: count }, (_, i) => ({ type: "test-job", payload: { echo: i } }))));
+  const results = await withOrg(db.handles.app, orgId, (trx) =>
+    jobs.enqueueMany(
+      trx,
+      Array.from({ length: count }, (_, i) => ({ type: "test-job", payload: { echo: i } })),
+    ),
+  );
   const ids = results.map((r) => r.id);
-  await sql`UPDATE app.job_refs SET created_at = now() - make_interval(hours => ${hoursAgo}) WHERE job_id = ANY(${ids}::uuid[])`.execute(db.handles.owner);
+  await sql`UPDATE app.job_refs SET created_at = now() - make_interval(hours => ${hoursAgo}) WHERE job_id = ANY(${ids}::uuid[])`.execute(
+    db.handles.owner,
+  );
   return ids;
 }
 
@@ -34,7 +42,12 @@ async function deleteJobs(db: TestDatabase, ids: string[]): Promise<void> {
 
 t.test("job refs of jobs pg-boss deleted are pruned, oldest first, live ones kept", async (t) => {
   const db = await createTestDatabase(t);
-  const { user, orgId } = await signUp(db.handles.owner, { email: "ops@example.com", password: PASSWORD, displayName: "Ops", organisationName: "Ops" });
+  const { user, orgId } = await signUp(db.handles.owner, {
+    email: "ops@example.com",
+    password: PASSWORD,
+    displayName: "Ops",
+    organisationName: "Ops",
+  });
   t.ok(user.id);
   await withQueueEngine(db.url, async () => {
     const jobs = new JobClient();
@@ -49,14 +62,23 @@ t.test("job refs of jobs pg-boss deleted are pruned, oldest first, live ones kep
     // survivors or newer gone refs: [gone×3] → 3. Then nothing more to scan.
     t.equal(await jobRefsPrune(db.handles.owner, { batchSize: 3 }), 10, "every old ref whose job is gone");
     const { rows } = await sql<{ job_id: string }>`SELECT job_id FROM app.job_refs ORDER BY created_at`.execute(db.handles.owner);
-    t.same(rows.map((r) => r.job_id).sort(), [...oldLive, ...recentGone].sort(), "live jobs' refs stay; refs younger than an hour are left for later");
+    t.same(
+      rows.map((r) => r.job_id).sort(),
+      [...oldLive, ...recentGone].sort(),
+      "live jobs' refs stay; refs younger than an hour are left for later",
+    );
     t.equal(await jobRefsPrune(db.handles.owner, { batchSize: 3 }), 0, "a second run finds nothing");
   });
 });
 
 t.test("a batch where every job still exists ends the run (the rest waits for the next one)", async (t) => {
   const db = await createTestDatabase(t);
-  const { orgId } = await signUp(db.handles.owner, { email: "ops@example.com", password: PASSWORD, displayName: "Ops", organisationName: "Ops" });
+  const { orgId } = await signUp(db.handles.owner, {
+    email: "ops@example.com",
+    password: PASSWORD,
+    displayName: "Ops",
+    organisationName: "Ops",
+  });
   await withQueueEngine(db.url, async () => {
     const jobs = new JobClient();
     await enqueueAged(db, jobs, orgId, 4, 48);
@@ -70,24 +92,39 @@ t.test("a batch where every job still exists ends the run (the rest waits for th
 t.test("housekeeping deletes spent account rows and skips while another replica holds the lock", async (t) => {
   const db = await createTestDatabase(t);
   const { owner } = db.handles;
-  const { user, orgId } = await signUp(owner, { email: "ops@example.com", password: PASSWORD, displayName: "Ops", organisationName: "Ops" });
+  const { user, orgId } = await signUp(owner, {
+    email: "ops@example.com",
+    password: PASSWORD,
+    displayName: "Ops",
+    organisationName: "Ops",
+  });
   const live = await sessionCreate(owner, { userId: user.id, orgId, userAgent: null });
   await sessionCreate(owner, { userId: user.id, orgId, userAgent: null });
-  await sql`UPDATE app.sessions SET expires_at = now() - interval '2 days' WHERE token_hash <> (SELECT token_hash FROM app.sessions ORDER BY created_at LIMIT 1)`.execute(owner);
+  await sql`UPDATE app.sessions SET expires_at = now() - interval '2 days' WHERE token_hash <> (SELECT token_hash FROM app.sessions ORDER BY created_at LIMIT 1)`.execute(
+    owner,
+  );
   await passwordResetRequest(owner, "ops@example.com");
   await passwordResetRequest(owner, "ops@example.com");
-  await sql`UPDATE app.password_resets SET expires_at = now() - interval '2 days' WHERE id = (SELECT id FROM app.password_resets LIMIT 1)`.execute(owner);
-  await withOrg(db.handles.app, orgId, (trx) => invitationCreate(trx, { orgId, email: "new@example.com", role: "member", invitedBy: user.id }));
-  await withOrg(db.handles.app, orgId, (trx) => invitationCreate(trx, { orgId, email: "old@example.com", role: "member", invitedBy: user.id }));
+  await sql`UPDATE app.password_resets SET expires_at = now() - interval '2 days' WHERE id = (SELECT id FROM app.password_resets LIMIT 1)`.execute(
+    owner,
+  );
+  await withOrg(db.handles.app, orgId, (trx) =>
+    invitationCreate(trx, { orgId, email: "new@example.com", role: "member", invitedBy: user.id }),
+  );
+  await withOrg(db.handles.app, orgId, (trx) =>
+    invitationCreate(trx, { orgId, email: "old@example.com", role: "member", invitedBy: user.id }),
+  );
   await sql`UPDATE app.invitations SET expires_at = now() - interval '40 days' WHERE email = 'old@example.com'`.execute(owner);
   await signupRequestCreate(owner, { email: "pending@example.com", displayName: "P", password: PASSWORD, organisationName: "P" });
   await signupRequestCreate(owner, { email: "expired@example.com", displayName: "E", password: PASSWORD, organisationName: "E" });
   await sql`UPDATE app.signup_requests SET expires_at = now() - interval '2 days' WHERE email = 'expired@example.com'`.execute(owner);
   await sql`INSERT INTO ops.worker_instances (id, hostname, pid, version, concurrency, job_types, last_seen_at)
             VALUES (gen_random_uuid(), 'gone', 1, 'x', 1, '{}', now() - interval '8 days')`.execute(owner);
-  const buckets = Array.from({ length: 17 }, () => 0);
   const minute = (daysAgo: number) => new Date(Math.floor(Date.now() / 60_000) * 60_000 - daysAgo * 86_400_000);
-  await rollupAdd(owner, [91, 89].map((daysAgo) => ({ minute: minute(daysAgo), queue: "test-job", orgId, completed: 1, failed: 0, retried: 0, runMsSum: 1, runMsMax: 1, runMsBuckets: buckets, pickupMsBuckets: buckets })));
+  await rollupAdd(
+    owner,
+    [91, 89].map((daysAgo) => oneCompletedJobRollup(orgId, minute(daysAgo))),
+  );
   t.ok(live.token);
 
   const holder = await db.handles.ownerPool.connect();
@@ -99,7 +136,16 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
     holder.release();
   }
 
-  t.same(await runHousekeeping(owner), { jobRefs: 0, failedAttempts: 0, sessions: 1, passwordResets: 1, invitations: 1, signupRequests: 1, workerInstances: 1, rollupMinutes: 1 });
+  t.same(await runHousekeeping(owner), {
+    jobRefs: 0,
+    failedAttempts: 0,
+    sessions: 1,
+    passwordResets: 1,
+    invitations: 1,
+    signupRequests: 1,
+    workerInstances: 1,
+    rollupMinutes: 1,
+  });
   const left = await sql<{ sessions: string; resets: string; invitations: string }>`
     SELECT (SELECT count(*) FROM app.sessions) AS sessions, (SELECT count(*) FROM app.password_resets) AS resets,
            (SELECT string_agg(email, ',') FROM app.invitations) AS invitations`.execute(owner);

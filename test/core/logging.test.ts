@@ -24,7 +24,9 @@ t.test("secrets are redacted from log lines", async (t) => {
 t.test("credentials inside error messages and stacks are scrubbed", async (t) => {
   const { stream, lines } = captureLines();
   const log = createLogger("test", "info", stream);
-  const error = new Error("connect to postgres://app:not-a-real-password@db/x failed; Authorization: Bearer tok-0123456789abcdef; password=letmein123");
+  const error = new Error(
+    "connect to postgres://app:not-a-real-password@db/x failed; Authorization: Bearer tok-0123456789abcdef; password=letmein123",
+  );
   log.error({ err: error }, "job failed");
   const line = lines()[0]!;
   for (const secret of ["not-a-real-password", "tok-0123456789abcdef", "letmein123"]) t.notMatch(line, secret, `${secret} is not logged`);

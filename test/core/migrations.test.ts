@@ -23,14 +23,30 @@ t.test("release applies everything to an empty database, then again as a no-op",
   const files = await readMigrationFiles();
   const lines: string[] = [];
   await releaseDatabase(db.url, (line) => lines.push(line));
-  t.ok(lines.some((l) => l === `migrations: applied ${files.length}`), "all migrations applied");
+  t.ok(
+    lines.some((l) => l === `migrations: applied ${files.length}`),
+    "all migrations applied",
+  );
 
   const ledger = await query<{ version: number }>(db.url, "SELECT version FROM ops.schema_migrations ORDER BY version");
-  t.same(ledger.map((r) => r.version), files.map((f) => f.version));
+  t.same(
+    ledger.map((r) => r.version),
+    files.map((f) => f.version),
+  );
   const queues = await query<{ name: string }>(db.url, "SELECT name FROM pgboss.queue ORDER BY name");
-  t.same(queues.map((q) => q.name), ["test-job", "test-job.dlq"], "catalogue queues exist");
-  const extensions = await query<{ extname: string }>(db.url, "SELECT extname FROM pg_extension WHERE extname IN ('vector','pg_trgm') ORDER BY 1");
-  t.same(extensions.map((e) => e.extname), ["pg_trgm", "vector"]);
+  t.same(
+    queues.map((q) => q.name),
+    ["test-job", "test-job.dlq"],
+    "catalogue queues exist",
+  );
+  const extensions = await query<{ extname: string }>(
+    db.url,
+    "SELECT extname FROM pg_extension WHERE extname IN ('vector','pg_trgm') ORDER BY 1",
+  );
+  t.same(
+    extensions.map((e) => e.extname),
+    ["pg_trgm", "vector"],
+  );
 
   const again: string[] = [];
   await releaseDatabase(db.url, (line) => again.push(line));
@@ -67,7 +83,10 @@ t.test("an applied migration that changed is refused", async (t) => {
   await writeFile(`${dir}/${first.fileName}`, `${await readFile(`${dir}/${first.fileName}`, "utf8")}\n-- edited\n`);
   await t.rejects(migrate(db.url, { dir }), { name: "MigrationError", message: /0001_\w+\.sql changed after being applied/ });
   const status = await migrationStatus(db.url, dir);
-  t.same(status.changed.map((c) => c.file.version), [1]);
+  t.same(
+    status.changed.map((c) => c.file.version),
+    [1],
+  );
 });
 
 t.test("migration files must be numbered without gaps", async (t) => {
@@ -83,12 +102,20 @@ t.test("a failing migration rolls back and names the file", async (t) => {
   const dir = await mkdtemp(`${tmpdir()}/migrations-`);
   await writeFile(`${dir}/0001_ok.sql`, "CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE ops.t1 (id int);");
   await writeFile(`${dir}/0002_broken.sql`, "CREATE TABLE ops.t2 (id int); SELECT * FROM no_such_table;");
-  await t.rejects(migrate(db.url, { dir }), { message: /0002_broken\.sql failed and was rolled back: relation "no_such_table" does not exist/ });
+  await t.rejects(migrate(db.url, { dir }), {
+    message: /0002_broken\.sql failed and was rolled back: relation "no_such_table" does not exist/,
+  });
   const tables = await query<{ t2: string | null }>(db.url, "SELECT to_regclass('ops.t2')::text AS t2");
   t.equal(tables[0]!.t2, null, "the failed file's statements were rolled back");
   const status = await migrationStatus(db.url, dir);
-  t.same(status.applied.map((a) => a.version), [1]);
-  t.same(status.pending.map((p) => p.version), [2]);
+  t.same(
+    status.applied.map((a) => a.version),
+    [1],
+  );
+  t.same(
+    status.pending.map((p) => p.version),
+    [2],
+  );
 });
 
 t.test("the committed Kysely types match what the migrations produce", async (t) => {

@@ -12,11 +12,21 @@ async function exercise(t: Test, store: RateLimitStore, key: string) {
   await awayFromWindowEnd(60);
   const decisions = [];
   for (let i = 0; i < 5; i++) decisions.push((await limiter.check([{ key, limit: 3 }]))[0]!);
-  t.same(decisions.map((d) => d.allowed), [true, true, true, false, false], "the fourth request in the window is refused");
-  t.same(decisions.map((d) => d.remaining), [2, 1, 0, 0, 0]);
+  t.same(
+    decisions.map((d) => d.allowed),
+    [true, true, true, false, false],
+    "the fourth request in the window is refused",
+  );
+  t.same(
+    decisions.map((d) => d.remaining),
+    [2, 1, 0, 0, 0],
+  );
   const refused = decisions[3]!;
   t.ok(refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 60, `retry after ${refused.retryAfterSeconds}s`);
-  const [other, same] = await limiter.check([{ key: `${key}:other`, limit: 3 }, { key, limit: 10 }]);
+  const [other, same] = await limiter.check([
+    { key: `${key}:other`, limit: 3 },
+    { key, limit: 10 },
+  ]);
   t.ok(other!.allowed, "other keys have their own budget");
   t.match(same, { allowed: true, remaining: 4 }, "several keys are counted in one call, each against its own limit");
 }
@@ -36,7 +46,12 @@ t.test("Redis store", async (t) => {
 
 t.test("falls back to Postgres while Redis is unreachable", async (t) => {
   const db = await createTestDatabase(t);
-  const dead = new Redis("redis://127.0.0.1:1", { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const dead = new Redis("redis://127.0.0.1:1", {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   dead.on("error", () => {});
   t.teardown(() => dead.disconnect());
   const failures: Error[] = [];
@@ -64,9 +79,17 @@ t.test("well inside a budget requests do not wait for the store, yet every hit i
   const decisions = [];
   for (let i = 0; i < 30; i++) decisions.push((await limiter.check([{ key: "budget", limit: 30 }]))[0]!);
   t.equal(waits, 30, "every request reached the store");
-  t.same(decisions.map((d) => d.allowed), new Array(30).fill(true));
+  t.same(
+    decisions.map((d) => d.allowed),
+    new Array(30).fill(true),
+  );
   const over = (await limiter.check([{ key: "budget", limit: 30 }]))[0]!;
   t.notOk(over.allowed, "the 31st is refused: near the limit the decision waited for the store's count");
-  const { rows } = await db.handles.owner.selectFrom("ops.rate_limit_windows").select("hits").where("key", "=", "budget").execute().then((r) => ({ rows: r }));
+  const { rows } = await db.handles.owner
+    .selectFrom("ops.rate_limit_windows")
+    .select("hits")
+    .where("key", "=", "budget")
+    .execute()
+    .then((r) => ({ rows: r }));
   t.equal(rows[0]!.hits, 31, "the store counted all of them");
 });

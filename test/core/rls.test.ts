@@ -4,24 +4,27 @@ import { JobClient } from "../../core/jobs/enqueue.ts";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { rollupAdd } from "../../core/jobs/rollups.ts";
 import { createOrganisation, createTestDatabase } from "../helpers/database.ts";
+import { oneCompletedJobRollup } from "../helpers/rollups.ts";
 
 t.test("row-level security", async (t) => {
   const db = await createTestDatabase(t);
   const { app, owner } = db.handles;
   const orgA = await createOrganisation(db, "A");
   const orgB = await createOrganisation(db, "B");
-  for (const [org, email] of [[orgA, "a@example.com"], [orgB, "b@example.com"]] as const) {
+  for (const [org, email] of [
+    [orgA, "a@example.com"],
+    [orgB, "b@example.com"],
+  ] as const) {
     const user = await owner.insertInto("app.users").values({ email }).returning("id").executeTakeFirstOrThrow();
     await owner.insertInto("app.memberships").values({ org_id: org, user_id: user.id, role: "owner" }).execute();
   }
   const jobs = new JobClient();
   await withOrg(app, orgA, (trx) => jobs.enqueue(trx, "test-job", { echo: "a" }));
   await withOrg(app, orgB, (trx) => jobs.enqueue(trx, "test-job", { echo: "b" }));
-  const zeros = new Array(17).fill(0);
-  await rollupAdd(owner, [orgA, orgB].map((orgId) => ({
-    minute: new Date(Math.floor(Date.now() / 60000) * 60000), queue: "test-job", orgId,
-    completed: 1, failed: 0, retried: 0, runMsSum: 1, runMsMax: 1, runMsBuckets: zeros, pickupMsBuckets: zeros,
-  })));
+  await rollupAdd(
+    owner,
+    [orgA, orgB].map((orgId) => oneCompletedJobRollup(orgId)),
+  );
 
   t.test("every table that carries org_id has RLS enabled", async (t) => {
     const { rows } = await sql<{ table: string; rls: boolean }>`
@@ -52,24 +55,45 @@ t.test("row-level security", async (t) => {
   t.test("with organisation A it sees A's rows and none of B's", async (t) => {
     await withOrg(app, orgA, async (trx) => {
       const orgs = await trx.selectFrom("app.organisations").select("id").execute();
-      t.same(orgs.map((o) => o.id), [orgA]);
+      t.same(
+        orgs.map((o) => o.id),
+        [orgA],
+      );
       const users = await trx.selectFrom("app.users").select("email").execute();
-      t.same(users.map((u) => u.email), ["a@example.com"]);
+      t.same(
+        users.map((u) => u.email),
+        ["a@example.com"],
+      );
       const jobs = await trx.selectFrom("app.jobs").select(["payload", "org_id"]).execute();
       t.same(jobs, [{ payload: { echo: "a" }, org_id: orgA }]);
       const rollups = await trx.selectFrom("ops.job_rollup_minute").select("org_id").execute();
-      t.same(rollups.map((r) => r.org_id), [orgA]);
+      t.same(
+        rollups.map((r) => r.org_id),
+        [orgA],
+      );
     });
   });
 
   t.test("writes into another organisation are refused by the database", async (t) => {
     const agent = { name: "intruder", model: "m", system_prompt: "", temperature: "0.5", max_tokens: 10 };
     await t.rejects(
-      withOrg(app, orgA, (trx) => trx.insertInto("app.agents").values({ ...agent, org_id: orgB }).execute()),
+      withOrg(app, orgA, (trx) =>
+        trx
+          .insertInto("app.agents")
+          .values({ ...agent, org_id: orgB })
+          .execute(),
+      ),
       { message: /row-level security/ },
     );
-    await withOrg(app, orgB, (trx) => trx.insertInto("app.agents").values({ ...agent, name: "B's agent", org_id: orgB }).execute());
-    const updated = await withOrg(app, orgA, (trx) => trx.updateTable("app.agents").set({ name: "taken" }).where("org_id", "=", orgB).executeTakeFirst());
+    await withOrg(app, orgB, (trx) =>
+      trx
+        .insertInto("app.agents")
+        .values({ ...agent, name: "B's agent", org_id: orgB })
+        .execute(),
+    );
+    const updated = await withOrg(app, orgA, (trx) =>
+      trx.updateTable("app.agents").set({ name: "taken" }).where("org_id", "=", orgB).executeTakeFirst(),
+    );
     t.equal(Number(updated.numUpdatedRows), 0, "B's rows are invisible to an update scoped to A");
     await t.rejects(
       withOrg(app, orgA, (trx) => trx.insertInto("app.memberships").values({ org_id: orgA, user_id: orgB, role: "owner" }).execute()),

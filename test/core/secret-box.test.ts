@@ -24,6 +24,10 @@ t.test("wrong context, wrong key or tampering all fail the same way", async (t) 
   t.throws(() => box.decrypt("plain text", "org:1:kommo"), { message: /not a sealed secret/ });
   const [version, iv, sealedBody, tag] = box.encrypt("secret", "org:1:kommo").split(".");
   const shortTag = Buffer.from(tag!, "base64url").subarray(0, 4).toString("base64url");
-  t.throws(() => box.decrypt([version, iv, sealedBody, shortTag].join("."), "org:1:kommo"), { message: /tag is not 16 bytes/ }, "a tag cut to 4 bytes");
+  t.throws(
+    () => box.decrypt([version, iv, sealedBody, shortTag].join("."), "org:1:kommo"),
+    { message: /tag is not 16 bytes/ },
+    "a tag cut to 4 bytes",
+  );
   t.throws(() => new SecretBox("short"), SecretBoxError);
 });

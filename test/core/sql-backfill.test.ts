@@ -45,7 +45,9 @@ t.test("one-job-per-organisation: batches, progress, resumable, and a second run
   t.equal((await testJobs(db)).length, 5, "running a finished backfill again enqueues nothing");
 
   // Even a forgotten cursor cannot enqueue twice: each row's idempotency key names its job.
-  await sql`UPDATE ops.backfills SET last_key = NULL, finished_at = NULL WHERE name = 'per-organisation:test-job:nov'`.execute(db.handles.owner);
+  await sql`UPDATE ops.backfills SET last_key = NULL, finished_at = NULL WHERE name = 'per-organisation:test-job:nov'`.execute(
+    db.handles.owner,
+  );
   const reset = await backfill(db, "one-job-per-organisation.sql", vars);
   t.match(reset.stderr, "finished; 5 job(s) enqueued, 5 already existed");
   t.equal((await testJobs(db)).length, 5);
@@ -58,12 +60,17 @@ t.test("rerun-failed-jobs: one new job per failed job, same organisation and pay
   const { rows } = await sql<{ ord: number; id: string }>`
     SELECT * FROM ops.enqueue_many(${JSON.stringify([1, 2, 3].map((n) => ({ type: "test-job", org_id: orgId, payload: { echo: n } })))}::jsonb)
   `.execute(owner);
-  await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE id = ANY(${[rows[0]!.id, rows[2]!.id]}::uuid[])`.execute(owner);
+  await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE id = ANY(${[rows[0]!.id, rows[2]!.id]}::uuid[])`.execute(
+    owner,
+  );
 
   const first = await backfill(db, "rerun-failed-jobs.sql", { type: "test-job", since: "2000-01-01" });
   t.match(first.stderr, "finished; 2 job(s) enqueued");
   const created = (await testJobs(db)).filter((j) => j.state === "created" && !rows.some((r) => r.id === j.id));
-  t.same(created.map((j) => j.data).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [{ echo: 1 }, { echo: 3 }]);
+  t.same(
+    created.map((j) => j.data).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    [{ echo: 1 }, { echo: 3 }],
+  );
   t.ok(created.every((j) => j.group_id === orgId));
 
   await backfill(db, "rerun-failed-jobs.sql", { type: "test-job", since: "2000-01-01" });

@@ -83,7 +83,14 @@ t.test("SQL enqueue", async (t) => {
       const fromOperator = rows[0]!.id;
 
       const expected = await storedJob(db, fromPgBoss);
-      t.match(expected, { name: "test-job", priority: 4, group_id: orgId, retry_limit: 2, dead_letter: "test-job.dlq", start_delay_seconds: 30 });
+      t.match(expected, {
+        name: "test-job",
+        priority: 4,
+        group_id: orgId,
+        retry_limit: 2,
+        dead_letter: "test-job.dlq",
+        start_delay_seconds: 30,
+      });
       t.same(await storedJob(db, fromNode.id), expected, "the Node client's row matches pg-boss's");
       t.same(await storedJob(db, fromApp), expected, "gpt_app's SQL enqueue matches pg-boss's row");
       t.same(await storedJob(db, fromOperator), expected, "an operator's SQL enqueue matches pg-boss's row");
@@ -103,7 +110,10 @@ t.test("SQL enqueue", async (t) => {
           ops.idempotency_job_id(${orgId}, 'test-job', ${key}) AS derived
       `.execute(owner);
       t.same(rows[0], { id: fromNode.id, derived: fromNode.id }, "the repeat returns the first job");
-      const conflict = await sqlError(db, sql`SELECT ops.enqueue('test-job', ${orgId}, '{"echo": 8}', ${JSON.stringify({ idempotencyKey: key })}::jsonb)`);
+      const conflict = await sqlError(
+        db,
+        sql`SELECT ops.enqueue('test-job', ${orgId}, '{"echo": 8}', ${JSON.stringify({ idempotencyKey: key })}::jsonb)`,
+      );
       t.match(conflict.message, `already created job ${fromNode.id} with a different payload`);
     });
 
@@ -122,13 +132,18 @@ t.test("SQL enqueue", async (t) => {
       const noOrg = await sqlError(db, sql`SELECT ops.enqueue('test-job', gen_random_uuid(), '{}')`);
       t.match(noOrg.message, /org_id: no organisation has id [0-9a-f-]{36}/);
 
-      const badOptions = await sqlError(db, sql`SELECT ops.enqueue('test-job', ${orgId}, '{}', '{"prio": 1, "startAfter": "next tuesday"}')`);
+      const badOptions = await sqlError(
+        db,
+        sql`SELECT ops.enqueue('test-job', ${orgId}, '{}', '{"prio": 1, "startAfter": "next tuesday"}')`,
+      );
       t.match(badOptions.message, "unknown option(s) prio");
       t.match(badOptions.message, "options.startAfter: must be seconds from now");
 
       const otherOrg = await createOrganisation(db);
       await t.rejects(
-        withOrg(app, orgId, (trx) => sql`SELECT * FROM app.enqueue_many(${JSON.stringify([{ type: "test-job", org_id: otherOrg }])}::jsonb)`.execute(trx)),
+        withOrg(app, orgId, (trx) =>
+          sql`SELECT * FROM app.enqueue_many(${JSON.stringify([{ type: "test-job", org_id: otherOrg }])}::jsonb)`.execute(trx),
+        ),
         { code: "42501", message: /name an organisation other than the transaction's/ },
         "an application transaction cannot enqueue for another organisation",
       );
@@ -173,12 +188,26 @@ t.test("SQL enqueue", async (t) => {
           { type: "test-job", org_id: second, payload: { echo: 3 } },
         ])}::jsonb)
       `.execute(owner);
-      t.same(rows.map((r) => [r.ord, r.created]), [[1, false], [2, true], [3, true]], "the existing key's job is reported, not added");
+      t.same(
+        rows.map((r) => [r.ord, r.created]),
+        [
+          [1, false],
+          [2, true],
+          [3, true],
+        ],
+        "the existing key's job is reported, not added",
+      );
       t.equal(rows[0]!.id, jobIdForIdempotencyKey(orgId, "test-job", "backfill-order-7"));
       const stored = await sql<{ id: string; name: string; group_id: string }>`
         SELECT id, name, group_id FROM pgboss.job WHERE id = ANY(${[rows[1]!.id, rows[2]!.id]}::uuid[]) ORDER BY name
       `.execute(owner);
-      t.same(stored.rows.map((r) => [r.name, r.group_id]), [["invoice-reminder", second], ["test-job", second]]);
+      t.same(
+        stored.rows.map((r) => [r.name, r.group_id]),
+        [
+          ["invoice-reminder", second],
+          ["test-job", second],
+        ],
+      );
 
       const before2 = await jobCount(db);
       const changed = await sqlError(
@@ -200,7 +229,11 @@ t.test("SQL enqueue", async (t) => {
       const { rows } = await sql<{ ord: number; created: boolean }>`
         SELECT * FROM ops.enqueue_many(${JSON.stringify([{ type: "pipeline-sync", org_id: orgId, options: { singletonKey: "pipeline-12" } }])}::jsonb)
       `.execute(owner);
-      t.same(rows.map((r) => r.created), [false], "enqueue_many reports it rather than failing the batch");
+      t.same(
+        rows.map((r) => r.created),
+        [false],
+        "enqueue_many reports it rather than failing the batch",
+      );
     });
 
     await t.test("wakes the workers on pg-boss's channel, only for jobs that can start now", async (t) => {
@@ -231,10 +264,18 @@ t.test("the release step publishes the catalogue and removes types the code no l
     rows.map((r) => r.name),
     jobCatalogue.map((j) => j.name),
   );
-  t.match(rows[0], { required_keys: [], optional_keys: ["crashOnAttempts", "delayMs", "delayOnAttempts", "echo", "failMessage", "failOnAttempts"], retry_limit: 2 });
+  t.match(rows[0], {
+    required_keys: [],
+    optional_keys: ["crashOnAttempts", "delayMs", "delayOnAttempts", "echo", "failMessage", "failOnAttempts"],
+    retry_limit: 2,
+  });
 
   await publishJobCatalogue(db.url, [...jobCatalogue, invoiceJob]);
   await publishJobCatalogue(db.url, jobCatalogue);
   const names = await sql<{ name: string }>`SELECT name FROM ops.job_types ORDER BY name`.execute(db.handles.owner);
-  t.same(names.rows.map((r) => r.name), ["test-job"], "a type removed from the code can no longer be enqueued from SQL");
+  t.same(
+    names.rows.map((r) => r.name),
+    ["test-job"],
+    "a type removed from the code can no longer be enqueued from SQL",
+  );
 });

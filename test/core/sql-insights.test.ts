@@ -15,14 +15,25 @@ const DIR = fileURLToPath(new URL("../../sql/insights/", import.meta.url));
 t.test("every insight query in sql/insights runs with psql -f and reads the live views", async (t) => {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db, "Test Org");
-  const ids = await withOrg(db.handles.app, orgId, (trx) => new JobClient().enqueueMany(trx, [1, 2, 3, 4, 5].map((i) => ({ type: "test-job", payload: { echo: i } }))));
+  const ids = await withOrg(db.handles.app, orgId, (trx) =>
+    new JobClient().enqueueMany(
+      trx,
+      [1, 2, 3, 4, 5].map((i) => ({ type: "test-job", payload: { echo: i } })),
+    ),
+  );
   const [oldest, , , stuck, slow] = ids.map((r) => r.id);
   const owner = db.handles.owner;
   // One job due five minutes ago, one running two hours (past its 15-minute expiry), one that
   // took five seconds, a dead letter and a worker, as pg-boss and the workers would leave them.
-  await sql`UPDATE pgboss.job SET created_on = now() - interval '5 minutes', start_after = now() - interval '5 minutes' WHERE id = ${oldest}`.execute(owner);
-  await sql`UPDATE pgboss.job SET state = 'active', started_on = now() - interval '2 hours', expire_seconds = 900 WHERE id = ${stuck}`.execute(owner);
-  await sql`UPDATE pgboss.job SET state = 'completed', start_after = now() - interval '7 seconds', started_on = now() - interval '6 seconds', completed_on = now() - interval '1 second' WHERE id = ${slow}`.execute(owner);
+  await sql`UPDATE pgboss.job SET created_on = now() - interval '5 minutes', start_after = now() - interval '5 minutes' WHERE id = ${oldest}`.execute(
+    owner,
+  );
+  await sql`UPDATE pgboss.job SET state = 'active', started_on = now() - interval '2 hours', expire_seconds = 900 WHERE id = ${stuck}`.execute(
+    owner,
+  );
+  await sql`UPDATE pgboss.job SET state = 'completed', start_after = now() - interval '7 seconds', started_on = now() - interval '6 seconds', completed_on = now() - interval '1 second' WHERE id = ${slow}`.execute(
+    owner,
+  );
   const failedId = "00000000-0000-4000-8000-00000000dead";
   await sql`
     INSERT INTO pgboss.job (name, data, group_id, source_name, source_id, source_root_id, source_retry_count, source_output)
@@ -32,17 +43,51 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     VALUES (gen_random_uuid(), 'test-host', 4242, '0.1.0', 10, '{test-job}')`.execute(owner);
   const buckets = Array.from({ length: 17 }, (_, i) => (i === 3 ? 4 : 0));
   await rollupAdd(owner, [
-    { minute: new Date(Math.floor(Date.now() / 60_000) * 60_000), queue: "test-job", orgId, completed: 3, failed: 1, retried: 2, runMsSum: 40, runMsMax: 9, runMsBuckets: buckets, pickupMsBuckets: buckets },
+    {
+      minute: new Date(Math.floor(Date.now() / 60_000) * 60_000),
+      queue: "test-job",
+      orgId,
+      completed: 3,
+      failed: 1,
+      retried: 2,
+      runMsSum: 40,
+      runMsMax: 9,
+      runMsBuckets: buckets,
+      pickupMsBuckets: buckets,
+    },
   ]);
 
-  const files = readdirSync(DIR).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   t.same(files, [
-    "dead-letters.sql", "latency.sql", "oldest-waiting.sql", "queue-depth.sql", "queue-stats-24h.sql", "slowest-jobs.sql",
-    "stuck-jobs.sql", "throughput-hourly.sql", "throughput-minute.sql", "usage-per-organisation.sql", "workers-alive.sql",
+    "dead-letters.sql",
+    "latency.sql",
+    "oldest-waiting.sql",
+    "queue-depth.sql",
+    "queue-stats-24h.sql",
+    "slowest-jobs.sql",
+    "stuck-jobs.sql",
+    "throughput-hourly.sql",
+    "throughput-minute.sql",
+    "usage-per-organisation.sql",
+    "workers-alive.sql",
   ]);
   const outputs: Record<string, string> = {};
   for (const file of files) {
-    const { stdout } = await run("psql", ["-X", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-A", "-F", "|", "-d", db.url, "-f", `${DIR}${file}`]);
+    const { stdout } = await run("psql", [
+      "-X",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "--no-psqlrc",
+      "-A",
+      "-F",
+      "|",
+      "-d",
+      db.url,
+      "-f",
+      `${DIR}${file}`,
+    ]);
     outputs[file] = stdout;
     t.match(stdout.split("\n")[0], /^[a-z_0-9]+\|[a-z_0-9|]+$/, `${file} runs and prints its column names`);
   }
@@ -52,10 +97,26 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
   t.match(outputs["throughput-minute.sql"], /\|test-job\|3\|1\|2$/m, "this minute's outcomes");
   t.match(outputs["queue-stats-24h.sql"], /^test-job\|3\|1\|2\|0\.2500\|/m, "failure rate 1 of 4");
   t.match(outputs["latency.sql"], /\|test-job\|6\|7\.5\|/m, "six attempts; pickup p50 half way through the 5–10 ms bucket");
-  t.match(outputs["oldest-waiting.sql"], new RegExp(`^test-job\\|00:0[45]:\\d\\d[.\\d]*\\|${oldest}\\|${orgId}\\|created\\|0\\|`, "m"), "the job due five minutes ago");
-  t.match(outputs["stuck-jobs.sql"], new RegExp(`^test-job\\|${stuck}\\|${orgId}\\|1\\|past its expiry\\|0?2:00:`, "m"), "the job running for two hours");
-  t.match(outputs["slowest-jobs.sql"], new RegExp(`^test-job\\|${slow}\\|${orgId}\\|completed\\|1\\|5000\\|1000\\|`, "m"), "five seconds of run after a second's pickup");
-  t.match(outputs["dead-letters.sql"], new RegExp(`\\|test-job\\|${orgId}\\|${failedId}\\|3\\|boom$`, "m"), "the dead letter with its error");
+  t.match(
+    outputs["oldest-waiting.sql"],
+    new RegExp(`^test-job\\|00:0[45]:\\d\\d[.\\d]*\\|${oldest}\\|${orgId}\\|created\\|0\\|`, "m"),
+    "the job due five minutes ago",
+  );
+  t.match(
+    outputs["stuck-jobs.sql"],
+    new RegExp(`^test-job\\|${stuck}\\|${orgId}\\|1\\|past its expiry\\|0?2:00:`, "m"),
+    "the job running for two hours",
+  );
+  t.match(
+    outputs["slowest-jobs.sql"],
+    new RegExp(`^test-job\\|${slow}\\|${orgId}\\|completed\\|1\\|5000\\|1000\\|`, "m"),
+    "five seconds of run after a second's pickup",
+  );
+  t.match(
+    outputs["dead-letters.sql"],
+    new RegExp(`\\|test-job\\|${orgId}\\|${failedId}\\|3\\|boom$`, "m"),
+    "the dead letter with its error",
+  );
   t.match(outputs["usage-per-organisation.sql"], new RegExp(`^Test Org\\|${orgId}\\|3\\|1\\|2\\|0\\.0$`, "m"), "usage per organisation");
   t.match(outputs["workers-alive.sql"], /^test-host\|4242\|0\.1\.0\|10\|\{test-job\}\|/m, "the worker that reported");
 });

@@ -12,6 +12,7 @@ import { JobClient } from "../../core/jobs/enqueue.ts";
 import { rollupAdd } from "../../core/jobs/rollups.ts";
 import { createOrganisation, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { testEnv } from "../helpers/test-env.ts";
+import { oneCompletedJobRollup } from "../helpers/rollups.ts";
 
 /** What marks organisation B's data: anything containing one of these leaked. */
 const B_MARK = "SECRET-B";
@@ -56,33 +57,67 @@ async function seed(db: TestDatabase) {
   const orgA = await createOrganisation(db, "Org A");
   const orgB = await createOrganisation(db, `Org B ${B_MARK}`);
   const users: Record<string, string> = {};
-  for (const [org, email] of [[orgA, "a@example.com"], [orgB, `${B_MARK.toLowerCase()}@example.com`]] as const) {
-    const user = await owner.insertInto("app.users").values({ email, password_hash: `hash-of-${email}` }).returning("id").executeTakeFirstOrThrow();
+  for (const [org, email] of [
+    [orgA, "a@example.com"],
+    [orgB, `${B_MARK.toLowerCase()}@example.com`],
+  ] as const) {
+    const user = await owner
+      .insertInto("app.users")
+      .values({ email, password_hash: `hash-of-${email}` })
+      .returning("id")
+      .executeTakeFirstOrThrow();
     await owner.insertInto("app.memberships").values({ org_id: org, user_id: user.id, role: "owner" }).execute();
     users[org] = user.id;
   }
   const jobs = new JobClient(app);
-  for (const [org, mark] of [[orgA, "A"], [orgB, B_MARK]] as const) {
+  for (const [org, mark] of [
+    [orgA, "A"],
+    [orgB, B_MARK],
+  ] as const) {
     await withOrg(app, org, async (trx) => {
       await jobs.enqueue(trx, "test-job", { echo: `${mark}-payload` });
       const failed = await jobs.enqueue(trx, "test-job", { echo: `${mark}-failed` });
-      await trx.insertInto("app.agents").values({ org_id: org, name: `${mark}-agent`, model: "m", system_prompt: `${mark}-prompt`, temperature: "0.5", max_tokens: 10 }).execute();
-      await trx.insertInto("app.invitations").values({ org_id: org, email: `invitee-${mark.toLowerCase()}@example.com`, role: "member", token_hash: Buffer.from(mark), expires_at: new Date(Date.now() + 3600_000) }).execute();
-      await apiTokenCreate(trx, "x".repeat(32), { orgId: org, name: `${mark}-token`, scopes: ["jobs:read"], ttlDays: 1, createdBy: users[org]!, subject: mark });
+      await trx
+        .insertInto("app.agents")
+        .values({ org_id: org, name: `${mark}-agent`, model: "m", system_prompt: `${mark}-prompt`, temperature: "0.5", max_tokens: 10 })
+        .execute();
+      await trx
+        .insertInto("app.invitations")
+        .values({
+          org_id: org,
+          email: `invitee-${mark.toLowerCase()}@example.com`,
+          role: "member",
+          token_hash: Buffer.from(mark),
+          expires_at: new Date(Date.now() + 3600_000),
+        })
+        .execute();
+      await apiTokenCreate(trx, "x".repeat(32), {
+        orgId: org,
+        name: `${mark}-token`,
+        scopes: ["jobs:read"],
+        ttlDays: 1,
+        createdBy: users[org]!,
+        subject: mark,
+      });
       return failed;
     }).then(async ({ id }) => {
       // A failure with an error, its attempt history and a dead-letter copy, as the worker leaves them.
-      await sql`UPDATE pgboss.job SET state = 'failed', output = ${JSON.stringify({ message: `${mark}-error` })}::jsonb WHERE id = ${id}`.execute(owner);
-      await sql`INSERT INTO app.job_attempts (org_id, job_id, attempt, run_ms, message, final) VALUES (${org}, ${id}, 1, 5, ${`${mark}-attempt`}, true)`.execute(owner);
+      await sql`UPDATE pgboss.job SET state = 'failed', output = ${JSON.stringify({ message: `${mark}-error` })}::jsonb WHERE id = ${id}`.execute(
+        owner,
+      );
+      await sql`INSERT INTO app.job_attempts (org_id, job_id, attempt, run_ms, message, final) VALUES (${org}, ${id}, 1, 5, ${`${mark}-attempt`}, true)`.execute(
+        owner,
+      );
       await sql`INSERT INTO pgboss.job (id, name, data, group_id, source_id, source_name, source_root_id, source_output)
-        VALUES (gen_random_uuid(), 'test-job.dlq', ${JSON.stringify({ echo: `${mark}-dead` })}::jsonb, ${org}, ${id}, 'test-job', ${id}, ${JSON.stringify({ message: `${mark}-error` })}::jsonb)`.execute(owner);
+        VALUES (gen_random_uuid(), 'test-job.dlq', ${JSON.stringify({ echo: `${mark}-dead` })}::jsonb, ${org}, ${id}, 'test-job', ${id}, ${JSON.stringify({ message: `${mark}-error` })}::jsonb)`.execute(
+        owner,
+      );
     });
   }
-  const zeros = new Array(17).fill(0);
-  await rollupAdd(owner, [orgA, orgB].map((orgId) => ({
-    minute: new Date(Math.floor(Date.now() / 60000) * 60000), queue: "test-job", orgId,
-    completed: 1, failed: 0, retried: 0, runMsSum: 1, runMsMax: 1, runMsBuckets: zeros, pickupMsBuckets: zeros,
-  })));
+  await rollupAdd(
+    owner,
+    [orgA, orgB].map((orgId) => oneCompletedJobRollup(orgId)),
+  );
   return { orgA, orgB, users };
 }
 
@@ -125,7 +160,16 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       GROUP BY 1 ORDER BY 1`);
     const readable = relations.map((r) => r.name as string);
     t.ok(readable.includes("app.jobs") && readable.includes("app.users"), `readable: ${readable.join(", ")}`);
-    for (const relation of ["pgboss.job", "pgboss.job_common", "pgboss.queue", "ops.tenant_scope_keys", "app.sessions", "app.password_resets", "ops.backups", "ops.worker_instances"]) {
+    for (const relation of [
+      "pgboss.job",
+      "pgboss.job_common",
+      "pgboss.queue",
+      "ops.tenant_scope_keys",
+      "app.sessions",
+      "app.password_resets",
+      "ops.backups",
+      "ops.worker_instances",
+    ]) {
       t.notOk(readable.includes(relation), `${relation} is not readable at all`);
     }
     for (const relation of relations) {
@@ -164,7 +208,9 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       const result = await session.attempt(statement);
       t.equal(result.error?.code, "42501", `${statement.slice(0, 70)}: ${result.error?.message ?? "not refused"}`);
     }
-    const rls = await session.attempt(`INSERT INTO app.agents (org_id, name, model, system_prompt, temperature, max_tokens) VALUES ('${orgB}', 'x', 'm', '', 0.5, 1)`);
+    const rls = await session.attempt(
+      `INSERT INTO app.agents (org_id, name, model, system_prompt, temperature, max_tokens) VALUES ('${orgB}', 'x', 'm', '', 0.5, 1)`,
+    );
     t.match(rls.error?.message, /row-level security/, "a row for B is refused by B's policy");
     const moved = await session.attempt(`UPDATE app.agents SET name = name || '' WHERE org_id = '${orgB}' RETURNING id`);
     t.same(moved.rows, [], "B's agents are invisible to an update");
@@ -174,10 +220,22 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
 
   await t.test("a leaky function in the caller's WHERE never sees B's rows", async (t) => {
     for (const [relation, column] of [
-      ["app.jobs", "payload"], ["app.jobs", "output"], ["app.jobs", "id"], ["app.dead_letters", "payload"], ["app.dead_letters", "error"],
-      ["app.queue_depth", "org_id"], ["app.job_throughput_minute", "org_id"], ["app.queue_stats_24h", "org_id"],
-      ["app.job_refs", "org_id"], ["app.job_attempts", "message"], ["app.agents", "system_prompt"], ["app.users", "email"],
-      ["app.memberships", "org_id"], ["app.organisations", "name"], ["app.invitations", "email"], ["app.api_tokens", "name"],
+      ["app.jobs", "payload"],
+      ["app.jobs", "output"],
+      ["app.jobs", "id"],
+      ["app.dead_letters", "payload"],
+      ["app.dead_letters", "error"],
+      ["app.queue_depth", "org_id"],
+      ["app.job_throughput_minute", "org_id"],
+      ["app.queue_stats_24h", "org_id"],
+      ["app.job_refs", "org_id"],
+      ["app.job_attempts", "message"],
+      ["app.agents", "system_prompt"],
+      ["app.users", "email"],
+      ["app.memberships", "org_id"],
+      ["app.organisations", "name"],
+      ["app.invitations", "email"],
+      ["app.api_tokens", "name"],
       ["ops.job_rollup_minute", "org_id"],
     ] as const) {
       const result = await session.attempt(`SELECT count(*) FROM ${relation} WHERE public.leak(${column})`);
@@ -201,8 +259,16 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
     }
     const oldSetting = await session.attempt(`SELECT set_config('app.org_id', '${orgB}', true); SELECT payload FROM app.jobs`);
     t.notOk(leaks(oldSetting.rows), "the old app.org_id setting means nothing any more");
-    const { rows: [ownerRole] } = await sql<{ name: string }>`SELECT current_user AS name`.execute(db.handles.owner);
-    for (const statement of [`SET ROLE ${ownerRole!.name}`, `SET SESSION AUTHORIZATION ${ownerRole!.name}`, "SET ROLE pg_read_all_data", "ALTER ROLE gpt_app BYPASSRLS", "CREATE ROLE intruder"]) {
+    const {
+      rows: [ownerRole],
+    } = await sql<{ name: string }>`SELECT current_user AS name`.execute(db.handles.owner);
+    for (const statement of [
+      `SET ROLE ${ownerRole!.name}`,
+      `SET SESSION AUTHORIZATION ${ownerRole!.name}`,
+      "SET ROLE pg_read_all_data",
+      "ALTER ROLE gpt_app BYPASSRLS",
+      "CREATE ROLE intruder",
+    ]) {
       const result = await session.attempt(statement);
       t.ok(result.error, `${statement}: refused (${result.error?.message ?? "accepted!"})`);
     }
@@ -230,14 +296,18 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
     const { rows } = await session.attempt(`
       SELECT p.oid::regprocedure::text AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname IN ('app', 'ops') AND has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1`);
-    t.same(rows.map((r) => r.fn), [
-      "app.current_org_id()",
-      "app.enqueue(text,jsonb,jsonb)",
-      "app.enqueue_many(jsonb)",
-      "app.require_org_id()",
-      "ops.histogram_quantile(bigint[],double precision)",
-      "ops.latency_bucket_bounds_ms()",
-    ], "EXECUTE is granted, never PUBLIC's");
+    t.same(
+      rows.map((r) => r.fn),
+      [
+        "app.current_org_id()",
+        "app.enqueue(text,jsonb,jsonb)",
+        "app.enqueue_many(jsonb)",
+        "app.require_org_id()",
+        "ops.histogram_quantile(bigint[],double precision)",
+        "ops.latency_bucket_bounds_ms()",
+      ],
+      "EXECUTE is granted, never PUBLIC's",
+    );
     for (const statement of [
       `SELECT ops.enqueue('test-job', '${orgB}', '{}')`,
       `SELECT * FROM ops.enqueue_many('[{"type": "test-job", "org_id": "${orgB}"}]')`,
@@ -252,10 +322,14 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       const result = await session.attempt(statement);
       t.equal(result.error?.code, "42501", `${statement.slice(0, 60)}: ${result.error?.message ?? "accepted!"}`);
     }
-    const forB = await session.attempt(`SELECT * FROM app.enqueue_many('[{"type": "test-job", "org_id": "${orgB}", "payload": {"echo": "x"}}]')`);
+    const forB = await session.attempt(
+      `SELECT * FROM app.enqueue_many('[{"type": "test-job", "org_id": "${orgB}", "payload": {"echo": "x"}}]')`,
+    );
     t.equal(forB.error?.code, "42501", "app.enqueue_many refuses a job naming B");
     const mine = await session.attempt(`SELECT app.enqueue('test-job', '{"echo": "A-new"}') AS id`);
-    const owner = await sql<{ group_id: string }>`SELECT group_id FROM pgboss.job WHERE data = '{"echo": "A-new"}'`.execute(db.handles.owner);
+    const owner = await sql<{ group_id: string }>`SELECT group_id FROM pgboss.job WHERE data = '{"echo": "A-new"}'`.execute(
+      db.handles.owner,
+    );
     t.ok(mine.rows[0]?.id, "app.enqueue works inside the scope");
     t.same(owner.rows, [], "(not committed yet: the attacker's transaction is still open)");
     const unscoped = await session.attempt(`SELECT set_config('app.org_scope', '', true); SELECT app.enqueue('test-job', '{}')`);
@@ -267,7 +341,10 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
     await withOrg(db.handles.app, orgB, (trx) => trx.selectFrom("app.agents").select("id").execute());
     const { rows } = await session.attempt("SELECT query FROM pg_stat_activity WHERE usename = 'gpt_app'");
     t.ok(rows.length >= 2, "other gpt_app sessions are visible, as PostgreSQL shows a role its own sessions");
-    t.notOk(rows.some((r) => /v1\.\d+\.[0-9a-f-]{36}\.\d+\.[0-9a-f]{64}/.test(String(r.query))), "no signed scope in any statement text");
+    t.notOk(
+      rows.some((r) => /v1\.\d+\.[0-9a-f-]{36}\.\d+\.[0-9a-f]{64}/.test(String(r.query))),
+      "no signed scope in any statement text",
+    );
   });
 
   await session.client.query("ROLLBACK");

@@ -8,7 +8,10 @@ const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/screens/", import.
 
 /** Headless Chromium for this test, closed at teardown. */
 export async function launchBrowser(t: Test): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium), or run npm test as root so it does`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium), or run npm test as root so it does`,
+    );
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

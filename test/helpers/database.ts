@@ -17,7 +17,11 @@ function urlFor(name: string): string {
   return url.toString();
 }
 
-export async function serverQuery<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = testEnv.serverUrl): Promise<R[]> {
+export async function serverQuery<R extends pg.QueryResultRow>(
+  text: string,
+  values: unknown[] = [],
+  url = testEnv.serverUrl,
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -88,7 +88,12 @@ export class WebClient {
     const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
     if (token) this.#csrf = token;
     const location = response.headers.get("location");
-    return { status: response.status, headers: response.headers, html, location: location ? new URL(location, this.base).pathname + new URL(location, this.base).search : null };
+    return {
+      status: response.status,
+      headers: response.headers,
+      html,
+      location: location ? new URL(location, this.base).pathname + new URL(location, this.base).search : null,
+    };
   }
 }
 
@@ -112,7 +117,11 @@ export const GOOD_PASSWORD = "violet-Harbor-92-quietly-ferns";
 
 /** Signs up through the web form and returns the signed-in client (fails the test loudly if refused). */
 /** Signs up as a person would: the form, the mailed link, the confirmation. Returns the signed-in client. */
-export async function signUpClient(web: WebProcess, input: { email: string; organisationName?: string; displayName?: string }, headers: Record<string, string> = {}): Promise<WebClient> {
+export async function signUpClient(
+  web: WebProcess,
+  input: { email: string; organisationName?: string; displayName?: string },
+  headers: Record<string, string> = {},
+): Promise<WebClient> {
   const client = new WebClient(web.url, headers);
   const response = await client.submit("/signup", {
     displayName: input.displayName ?? "Test Person",
@@ -124,6 +133,7 @@ export async function signUpClient(web: WebProcess, input: { email: string; orga
     throw new Error(`sign-up of ${input.email} answered ${response.status}: ${pageText(response.html).slice(0, 400)}`);
   }
   const confirmed = await client.submit(await mailedLink(web, input.email, /Finish creating/), {});
-  if (confirmed.status !== 302) throw new Error(`confirming the sign-up of ${input.email} answered ${confirmed.status}: ${pageText(confirmed.html).slice(0, 400)}`);
+  if (confirmed.status !== 302)
+    throw new Error(`confirming the sign-up of ${input.email} answered ${confirmed.status}: ${pageText(confirmed.html).slice(0, 400)}`);
   return client;
 }

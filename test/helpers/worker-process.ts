@@ -45,7 +45,9 @@ export function spawnWorker(t: Test, db: TestDatabase, env: Env = {}): WorkerPro
       await waitFor(`worker pid ${child.pid} to start (output so far: ${output.slice(-500)})`, async () => {
         if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output}`);
         if (!output.includes("job runner started")) return false;
-        const { rows } = await sql`SELECT 1 FROM ops.worker_instances WHERE pid = ${child.pid!} AND stopped_at IS NULL`.execute(db.handles.owner);
+        const { rows } = await sql`SELECT 1 FROM ops.worker_instances WHERE pid = ${child.pid!} AND stopped_at IS NULL`.execute(
+          db.handles.owner,
+        );
         return rows.length === 1;
       });
     },

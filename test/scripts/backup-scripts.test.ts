@@ -17,7 +17,14 @@ function backupDir(t: Test): string {
   return dir;
 }
 
-type Manifest = { sha256: string; size_bytes: number; migration_version: number; pgboss_schema_version: number; tables: Record<string, number>; verified: boolean };
+type Manifest = {
+  sha256: string;
+  size_bytes: number;
+  migration_version: number;
+  pgboss_schema_version: number;
+  tables: Record<string, number>;
+  verified: boolean;
+};
 const manifestOf = (dump: string): Manifest => JSON.parse(readFileSync(dump.replace(/\.dump$/, ".manifest.json"), "utf8")) as Manifest;
 
 async function seeded(t: Test): Promise<{ db: TestDatabase; env: Record<string, string>; orgId: string }> {
@@ -30,7 +37,13 @@ async function seeded(t: Test): Promise<{ db: TestDatabase; env: Record<string, 
 }
 
 async function drills(db: TestDatabase) {
-  const { rows } = await sql<{ ok: boolean; failure: string | null; rto_seconds: string | null; rpo_seconds: string | null; tables_checked: number }>`
+  const { rows } = await sql<{
+    ok: boolean;
+    failure: string | null;
+    rto_seconds: string | null;
+    rpo_seconds: string | null;
+    tables_checked: number;
+  }>`
     SELECT ok, failure, rto_seconds, rpo_seconds, tables_checked FROM ops.restore_drills ORDER BY id
   `.execute(db.handles.owner);
   return rows;
@@ -58,13 +71,21 @@ t.test("backup, then a restore drill of it passes and is recorded", async (t) =>
   t.equal(manifest.sha256, createHash("sha256").update(readFileSync(dump)).digest("hex"));
   t.equal(manifest.migration_version, MIGRATIONS.length);
   t.ok(manifest.verified);
-  t.match(manifest.tables, { "app.organisations": 1, "pgboss.job_common": 3, "app.job_refs": 3, "ops.schema_migrations": MIGRATIONS.length });
+  t.match(manifest.tables, {
+    "app.organisations": 1,
+    "pgboss.job_common": 3,
+    "app.job_refs": 3,
+    "ops.schema_migrations": MIGRATIONS.length,
+  });
   const recorded = await sql<{ file: string; sha256: string }>`SELECT file, sha256 FROM ops.backups`.execute(db.handles.owner);
   t.same(recorded.rows, [{ file: dump.split("/").pop(), sha256: manifest.sha256 }], "recorded for metrics and alerts");
 
   const drill = await script("restore-drill.sh", ["--dir", dir], env);
   t.equal(drill.code, 0, drill.stdout + drill.stderr);
-  t.match(drill.stdout, /^DRILL OK - .*restored and checked in [\d.]+ s \(RTO\); backup is [\d.]+ h old \(RPO\); \d+ tables, \d+ rows match the manifest$/m);
+  t.match(
+    drill.stdout,
+    /^DRILL OK - .*restored and checked in [\d.]+ s \(RTO\); backup is [\d.]+ h old \(RPO\); \d+ tables, \d+ rows match the manifest$/m,
+  );
   t.match(drill.stderr, "4/4 smoke query");
   const [recordedDrill] = await drills(db);
   t.match(recordedDrill, { ok: true, failure: null, tables_checked: Object.keys(manifest.tables).length });
@@ -114,7 +135,10 @@ t.test("backups are never overwritten", async (t) => {
   // Occupy the names of the next few seconds, so whichever second the backup starts in is taken.
   const now = Date.now();
   const taken = Array.from({ length: 6 }, (_, i) => {
-    const stamp = new Date(now + i * 1000).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+    const stamp = new Date(now + i * 1000)
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d{3}/, "");
     const path = join(dir, `${db.name}-${stamp}.dump`);
     writeFileSync(path, "someone else's file");
     return path;
@@ -122,12 +146,19 @@ t.test("backups are never overwritten", async (t) => {
   const result = await script("backup-database.sh", ["--dir", dir], env);
   t.equal(result.code, 1);
   t.match(result.stderr, "already exists; backups are never overwritten");
-  t.ok(taken.every((path) => readFileSync(path, "utf8") === "someone else's file"), "existing files are untouched");
+  t.ok(
+    taken.every((path) => readFileSync(path, "utf8") === "someone else's file"),
+    "existing files are untouched",
+  );
 });
 
 t.test("retention keeps the newest N and everything younger than D days", async (t) => {
   const dir = backupDir(t);
-  const stampDaysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  const stampDaysAgo = (days: number) =>
+    new Date(Date.now() - days * 86_400_000)
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d{3}/, "");
   const ages = [0, 2, 35, 40, 41];
   for (const days of ages) {
     writeFileSync(join(dir, `gpt-${stampDaysAgo(days)}.dump`), "x");
@@ -143,7 +174,10 @@ t.test("retention keeps the newest N and everything younger than D days", async 
   const real = await script("cleanup-old-backups.sh", ["--dir", dir, "--keep-count", "3", "--keep-days", "30"]);
   t.equal(real.code, 0, real.stderr);
   t.equal(left(), 3, "the two oldest beyond the newest three went");
-  t.notOk(readdirSync(dir).some((f) => f.includes(stampDaysAgo(41).slice(0, 8)) && f.endsWith(".manifest.json")), "manifests go with their dumps");
+  t.notOk(
+    readdirSync(dir).some((f) => f.includes(stampDaysAgo(41).slice(0, 8)) && f.endsWith(".manifest.json")),
+    "manifests go with their dumps",
+  );
 
   const young = await script("cleanup-old-backups.sh", ["--dir", dir, "--keep-count", "1", "--keep-days", "30"]);
   t.equal(young.code, 0);
@@ -166,7 +200,11 @@ t.test("check-backup-status: Nagios line and exit codes", async (t) => {
   t.equal(ok.code, 0);
   t.match(ok.stdout, /^BACKUP OK - newest verified backup \S+\.dump is 0\.\d h old \(warn 26 h, crit 48 h\) \| age_hours=0\.\d;26;48$/m);
   t.equal((await script("check-backup-status.sh", ["--dir", dir, "--warn-hours", "0"])).code, 1, "WARNING past the warning age");
-  t.equal((await script("check-backup-status.sh", ["--dir", dir, "--warn-hours", "0", "--crit-hours", "0"])).code, 2, "CRITICAL past the critical age");
+  t.equal(
+    (await script("check-backup-status.sh", ["--dir", dir, "--warn-hours", "0", "--crit-hours", "0"])).code,
+    2,
+    "CRITICAL past the critical age",
+  );
   t.equal((await script("check-backup-status.sh", ["--dir", dir, "--warn-hours", "soon"])).code, 3, "UNKNOWN for bad usage");
 });
 
@@ -193,7 +231,10 @@ t.test("the cron wrapper logs each run and never runs two at once", async (t) =>
   await new Promise((r) => holder.once("exit", r));
   const unreachable = await script("backup-database-cron.sh", ["--dir", dir], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/nowhere" });
   t.equal(unreachable.code, 1);
-  t.match(readFileSync(join(dir, "backup.log"), "utf8"), /cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere[\s\S]*backup finished: FAILED/);
+  t.match(
+    readFileSync(join(dir, "backup.log"), "utf8"),
+    /cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere[\s\S]*backup finished: FAILED/,
+  );
   t.ok(existsSync(join(dir, "backup.log")));
 });
 
@@ -209,8 +250,14 @@ t.test("backups and drills never put the database password on a command line", a
   t.teardown(() => rmSync(shims, { recursive: true, force: true }));
   const calls = join(shims, "calls.log");
   for (const tool of ["psql", "pg_dump", "pg_restore"]) {
-    const real = await new Promise<string>((resolve) => spawn("bash", ["-c", `command -v ${tool}`]).stdout.on("data", (d: Buffer) => resolve(d.toString().trim())));
-    writeFileSync(join(shims, tool), `#!/usr/bin/env bash\nprintf '%s PGPASSFILE=%s\\n' "${tool} $*" "$PGPASSFILE" >>"${calls}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    const real = await new Promise<string>((resolve) =>
+      spawn("bash", ["-c", `command -v ${tool}`]).stdout.on("data", (d: Buffer) => resolve(d.toString().trim())),
+    );
+    writeFileSync(
+      join(shims, tool),
+      `#!/usr/bin/env bash\nprintf '%s PGPASSFILE=%s\\n' "${tool} $*" "$PGPASSFILE" >>"${calls}"\nexec "${real}" "$@"\n`,
+      { mode: 0o755 },
+    );
   }
   const env = { DATABASE_URL: url.toString(), PATH: `${shims}:${process.env.PATH}` };
 
@@ -224,5 +271,8 @@ t.test("backups and drills never put the database password on a command line", a
   t.notMatch(backup.stderr + drill.stderr, "S3cret", "nor does anything the scripts print");
   const passfiles = [...new Set([...log.matchAll(/PGPASSFILE=(\S+)/g)].map((m) => m[1]!))];
   t.ok(passfiles.length > 0, "the password went through a password file");
-  t.notOk(passfiles.some((file) => existsSync(file)), "which is gone when the script ends");
+  t.notOk(
+    passfiles.some((file) => existsSync(file)),
+    "which is gone when the script ends",
+  );
 });

@@ -34,7 +34,10 @@ t.test("monitor-queue: thresholds give Nagios exit codes", async (t) => {
   for (const [args, code, status] of cases) {
     const result = await runScript("monitor-queue.sh", args, env);
     t.equal(result.code, code, `${args.join(" ")} → exit ${code}`);
-    t.match(result.stdout, new RegExp(`^QUEUE ${status} - 6 jobs waiting \\(test-job 6\\); oldest waiting \\d+ s \\| waiting=6;${args[0]};${args[1]} `));
+    t.match(
+      result.stdout,
+      new RegExp(`^QUEUE ${status} - 6 jobs waiting \\(test-job 6\\); oldest waiting \\d+ s \\| waiting=6;${args[0]};${args[1]} `),
+    );
   }
   const bad = await runScript("monitor-queue.sh", ["20", "10"], env);
   t.equal(bad.code, 3);
@@ -73,7 +76,12 @@ t.test("check-production-readiness: every check, and what to do when one fails",
   const db = await createTestDatabase(t);
   const dir = mkdtempSync(join(tmpdir(), "gpt-readiness-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const env = { DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SESSION_SECRET: TEST_SESSION_SECRET };
+  const env = {
+    DATABASE_URL: db.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+  };
 
   const bare = await runScript("check-production-readiness.sh", ["--backup-dir", dir], env);
   t.equal(bare.code, 1);

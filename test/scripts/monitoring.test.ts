@@ -29,7 +29,26 @@ async function freePort(): Promise<number> {
 }
 
 /** Metric names a PromQL expression reads: identifiers left once labels, ranges, groupings and functions are gone. */
-const PROMQL_WORDS = new Set(["sum", "max", "min", "avg", "count", "rate", "increase", "histogram_quantile", "clamp_min", "time", "absent", "round", "and", "or", "unless", "by", "without", "e"]);
+const PROMQL_WORDS = new Set([
+  "sum",
+  "max",
+  "min",
+  "avg",
+  "count",
+  "rate",
+  "increase",
+  "histogram_quantile",
+  "clamp_min",
+  "time",
+  "absent",
+  "round",
+  "and",
+  "or",
+  "unless",
+  "by",
+  "without",
+  "e",
+]);
 function metricNames(expr: string): string[] {
   const bare = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, "")
@@ -82,7 +101,18 @@ t.test("a real Prometheus scrapes a worker and the web app and evaluates the rul
   const port = await freePort();
   const prometheus = spawn(
     join(SCRIPTS_DIR, "monitoring-local.sh"),
-    ["--port", String(port), "--worker", `127.0.0.1:${workerPort}`, "--web", new URL(web.url).host, "--scrape-interval", "1s", "--data", tempDir(t)],
+    [
+      "--port",
+      String(port),
+      "--worker",
+      `127.0.0.1:${workerPort}`,
+      "--web",
+      new URL(web.url).host,
+      "--scrape-interval",
+      "1s",
+      "--data",
+      tempDir(t),
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -107,8 +137,12 @@ t.test("a real Prometheus scrapes a worker and the web app and evaluates the rul
   const rules = groups.groups.flatMap((g) => g.rules);
   t.equal(rules.length, 30, "every alert and recording rule is loaded");
   const recorded = new Set(rules.filter((r) => r.type === "recording").map((r) => r.name));
-  const dashboard = JSON.parse(readFileSync(join(MONITORING, "grafana-dashboard.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
-  const read = new Set([...rules.map((r) => r.query), ...dashboard.panels.flatMap((p) => p.targets.map((target) => target.expr))].flatMap(metricNames));
+  const dashboard = JSON.parse(readFileSync(join(MONITORING, "grafana-dashboard.json"), "utf8")) as {
+    panels: { targets: { expr: string }[] }[];
+  };
+  const read = new Set(
+    [...rules.map((r) => r.query), ...dashboard.panels.flatMap((p) => p.targets.map((target) => target.expr))].flatMap(metricNames),
+  );
   t.ok(read.has("jobs_depth") && read.has("http_request_duration_seconds_bucket"), "the names are found in the queries");
   let unknown: string[] = [];
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
@@ -132,9 +166,20 @@ t.test("a real Prometheus scrapes a worker and the web app and evaluates the rul
 t.test("every alert links to a section of the runbook that exists", async (t) => {
   const runbook = readFileSync(fileURLToPath(new URL("../../docs/ops/runbook.md", import.meta.url)), "utf8");
   // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
-  const anchors = new Set([...runbook.matchAll(/^## (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\w\- ]/g, "").replace(/ /g, "-")));
+  const anchors = new Set(
+    [...runbook.matchAll(/^## (.+)$/gm)].map((m) =>
+      m[1]!
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, "")
+        .replace(/ /g, "-"),
+    ),
+  );
   const rules = ["alerts.yml", "slo-rules.yml"].map((file) => readFileSync(join(MONITORING, file), "utf8")).join("\n");
   const links = [...rules.matchAll(/runbook: "?docs\/ops\/runbook\.md#([\w-]+)/g)].map((m) => m[1]!);
   t.ok(links.length >= 17, `every alert has a runbook link (${links.length})`);
-  t.same([...new Set(links)].filter((anchor) => !anchors.has(anchor)), [], "no link points at a missing section");
+  t.same(
+    [...new Set(links)].filter((anchor) => !anchors.has(anchor)),
+    [],
+    "no link points at a missing section",
+  );
 });

@@ -49,7 +49,10 @@ t.test("a key committed once and deleted later is still found, with the commit t
   ]);
   const result = await scan(repo);
   t.equal(result.code, 1, "the build fails");
-  t.match(result.stdout, /deploy\/id_rsa:1 \(commit [0-9a-f]{7} \d{4}-\d{2}-\d{2} add deploy key\): .*\[@secretlint\/secretlint-rule-privatekey\]/);
+  t.match(
+    result.stdout,
+    /deploy\/id_rsa:1 \(commit [0-9a-f]{7} \d{4}-\d{2}-\d{2} add deploy key\): .*\[@secretlint\/secretlint-rule-privatekey\]/,
+  );
   t.match(result.stdout, "secret-scan: 1 secret(s) found in 1 file version(s)");
   t.match(result.stdout, "Revoke each one now");
   t.notMatch(result.stdout, privateKey.split("\n")[1]!, "the secret itself is not printed");

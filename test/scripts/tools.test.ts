@@ -27,7 +27,10 @@ async function tool(script: string, args: string[], env: Record<string, string>)
 t.test("npm run token prints a verifiable token and nothing else on stdout", async (t) => {
   const db = await createTestDatabase(t);
   const org = await createOrganisation(db);
-  const result = await tool("token.ts", ["--org", org, "--scopes", "jobs:read", "--ttl-days", "2"], { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url });
+  const result = await tool("token.ts", ["--org", org, "--scopes", "jobs:read", "--ttl-days", "2"], {
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: db.url,
+  });
   t.equal(result.code, 0, result.stderr);
   const claims = createVerifier({ key: TEST_JWT_SECRET, allowedAud: API_TOKEN_AUDIENCE })(result.stdout.trim());
   t.match(claims, { org, scopes: ["jobs:read"], sub: "cli" });
@@ -37,7 +40,12 @@ t.test("npm run token prints a verifiable token and nothing else on stdout", asy
 t.test("npm run token resolves a slug through the database", async (t) => {
   const db = await createTestDatabase(t);
   const org = await createOrganisation(db);
-  const { rows } = await db.handles.owner.selectFrom("app.organisations").select("slug").where("id", "=", org).execute().then((r) => ({ rows: r }));
+  const { rows } = await db.handles.owner
+    .selectFrom("app.organisations")
+    .select("slug")
+    .where("id", "=", org)
+    .execute()
+    .then((r) => ({ rows: r }));
   const result = await tool("token.ts", ["--org", rows[0]!.slug], { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url });
   t.equal(result.code, 0, result.stderr);
   t.match(createVerifier({ key: TEST_JWT_SECRET, allowedAud: API_TOKEN_AUDIENCE })(result.stdout.trim()), { org });
@@ -72,10 +80,7 @@ t.test("provisioning with an explicit URL only checks it", async (t) => {
   t.match(lines.join("\n"), /pgvector is available/);
   t.notMatch(lines.join("\n"), /created/, "nothing is created on a configured server");
 
-  await t.rejects(
-    provision({ explicitUrl: "postgres://nobody@127.0.0.1:1/none", localDatabases: [], log: () => {} }),
-    ProvisionError,
-  );
+  await t.rejects(provision({ explicitUrl: "postgres://nobody@127.0.0.1:1/none", localDatabases: [], log: () => {} }), ProvisionError);
   await t.rejects(provision({ explicitUrl: "postgres://nobody:pw@127.0.0.1:1/none", localDatabases: [], log: () => {} }), {
     message: /cannot connect to 127\.0\.0\.1:1\/none: .*Check the URL, the server and its credentials/,
   });

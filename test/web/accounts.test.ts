@@ -12,7 +12,6 @@ async function userCount(db: TestDatabase): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-
 t.test("sign up, sign out, sign in", async (t) => {
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
@@ -29,23 +28,42 @@ t.test("sign up, sign out, sign in", async (t) => {
     t.match(text, "Enter an email address like name@example.com.");
     t.match(text, "Name your organisation.");
     t.match(text, /at least 12 characters/i);
-    const common = await browser.submit("/signup", { displayName: "A", email: "a@example.com", organisationName: "A", password: "password1234" });
+    const common = await browser.submit("/signup", {
+      displayName: "A",
+      email: "a@example.com",
+      organisationName: "A",
+      password: "password1234",
+    });
     t.equal(common.status, 400);
     t.match(pageText(common.html), /breach|common|guess/i, "a common password is refused with a reason");
-    const personal = await browser.submit("/signup", { displayName: "Ada Lovelace", email: "ada.lovelace@example.com", organisationName: "Analytical", password: "adalovelace-analytical" });
+    const personal = await browser.submit("/signup", {
+      displayName: "Ada Lovelace",
+      email: "ada.lovelace@example.com",
+      organisationName: "Analytical",
+      password: "adalovelace-analytical",
+    });
     t.equal(personal.status, 400, "a password made of the user's own details is refused");
     t.equal(await userCount(db), 0);
   });
 
   let firstSession = "";
   await t.test("a good sign-up mails a link; the link creates the user, their organisation, and a session", async (t) => {
-    const asked = await browser.submit("/signup", { displayName: "Ada", email: "Ada@Example.com", organisationName: "Engines Ltd", password: GOOD_PASSWORD });
+    const asked = await browser.submit("/signup", {
+      displayName: "Ada",
+      email: "Ada@Example.com",
+      organisationName: "Engines Ltd",
+      password: GOOD_PASSWORD,
+    });
     t.equal(asked.status, 200);
     t.match(pageText(asked.html), "Check your inbox");
     t.equal(await userCount(db), 0, "nothing exists until the link is used");
     const link = await mailedLink(web, "ada@example.com", /Finish creating/);
     const confirm = await browser.get(link);
-    t.match(pageText(confirm.html), /An account for ada@example\.com \(Ada\), with a new organisation, Engines Ltd ?\./, "opening the link only shows what it will do");
+    t.match(
+      pageText(confirm.html),
+      /An account for ada@example\.com \(Ada\), with a new organisation, Engines Ltd ?\./,
+      "opening the link only shows what it will do",
+    );
     t.equal(await userCount(db), 0, "a mail scanner that opens the link creates nothing");
     const replayer = new WebClient(web.url);
     await replayer.get(link); // holds the form while the link still works
@@ -71,15 +89,29 @@ t.test("sign up, sign out, sign in", async (t) => {
   });
 
   await t.test("signing up with a registered email looks the same as a new one; only the inbox is told", async (t) => {
-    const registered = await new WebClient(web.url).submit("/signup", { displayName: "X", email: "ada@example.com", organisationName: "X", password: GOOD_PASSWORD });
-    const fresh = await new WebClient(web.url).submit("/signup", { displayName: "X", email: "newcomer@example.com", organisationName: "X", password: GOOD_PASSWORD });
+    const registered = await new WebClient(web.url).submit("/signup", {
+      displayName: "X",
+      email: "ada@example.com",
+      organisationName: "X",
+      password: GOOD_PASSWORD,
+    });
+    const fresh = await new WebClient(web.url).submit("/signup", {
+      displayName: "X",
+      email: "newcomer@example.com",
+      organisationName: "X",
+      password: GOOD_PASSWORD,
+    });
     t.equal(registered.status, fresh.status, "the same status");
     t.equal(
       pageText(registered.html).replace("ada@example.com", "<email>"),
       pageText(fresh.html).replace("newcomer@example.com", "<email>"),
       "the same page, but for the address it names",
     );
-    t.equal(await mailedLink(web, "ada@example.com", /already have/), "/signin", "the address's owner is told it has an account, and where to sign in");
+    t.equal(
+      await mailedLink(web, "ada@example.com", /already have/),
+      "/signin",
+      "the address's owner is told it has an account, and where to sign in",
+    );
     t.equal(await userCount(db), 1, "and no second account exists");
   });
 
@@ -105,7 +137,11 @@ t.test("sign up, sign out, sign in", async (t) => {
     t.equal(ok.location, "/jobs", "back to where sign-in was asked for");
     t.not(browser.cookies.get("gpt_session"), firstSession, "a new session token");
     t.not(browser.cookies.get("gpt_csrf"), csrfBefore, "and a new CSRF cookie (nothing planted before sign-in survives)");
-    const elsewhere = await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: GOOD_PASSWORD, next: "//evil.example/" });
+    const elsewhere = await new WebClient(web.url).submit("/signin", {
+      email: "ada@example.com",
+      password: GOOD_PASSWORD,
+      next: "//evil.example/",
+    });
     t.equal(elsewhere.location, "/dashboard", "never redirected to another site");
   });
 });
@@ -128,7 +164,11 @@ for (const store of ["postgres", "redis"] as const) {
     const browser = new WebClient(web.url, { "x-forwarded-for": address });
     await awayFromWindowEnd(15 * 60, 60); // the sign-in window (web/app/lib/platform.server.ts)
     for (let attempt = 1; attempt <= 3; attempt++) {
-      t.equal((await browser.submit("/signin", { email, password: "wrong-password-attempt" })).status, 400, `attempt ${attempt} is checked`);
+      t.equal(
+        (await browser.submit("/signin", { email, password: "wrong-password-attempt" })).status,
+        400,
+        `attempt ${attempt} is checked`,
+      );
     }
     const limited = await browser.submit("/signin", { email, password: GOOD_PASSWORD });
     t.equal(limited.status, 429, "the fourth attempt for this email from this address is refused, even with the right password");
@@ -136,11 +176,19 @@ for (const store of ["postgres", "redis"] as const) {
     t.ok(wait > 0 && wait <= 900, `Retry-After within the 15-minute window (${wait})`);
     t.match(pageText(limited.html), new RegExp(`Try again in ${wait} s\\.`), "the page says how long to wait");
     const owner = new WebClient(web.url, { "x-forwarded-for": `${net}.200` });
-    t.equal((await owner.submit("/signin", { email, password: GOOD_PASSWORD })).status, 302, "a stranger's wrong passwords do not lock the owner out from their own address");
+    t.equal(
+      (await owner.submit("/signin", { email, password: GOOD_PASSWORD })).status,
+      302,
+      "a stranger's wrong passwords do not lock the owner out from their own address",
+    );
 
     // Per address: its three misses and the refused fourth all counted, so one more is allowed,
     // then the address is cut off whatever email it tries (password spraying).
-    t.equal((await browser.submit("/signin", { email: `a-${email}`, password: "x-wrong-password" })).status, 400, "the address's fifth attempt");
+    t.equal(
+      (await browser.submit("/signin", { email: `a-${email}`, password: "x-wrong-password" })).status,
+      400,
+      "the address's fifth attempt",
+    );
     t.equal((await browser.submit("/signin", { email: `b-${email}`, password: "x-wrong-password" })).status, 429, "its sixth is refused");
 
     // Behind one proxy, the address is the proxy's last X-Forwarded-For entry: whatever the client
@@ -157,7 +205,14 @@ for (const store of ["postgres", "redis"] as const) {
     const target = `overall-${email}`;
     const overall: number[] = [];
     for (let i = 0; i < 9; i++) {
-      overall.push((await new WebClient(web.url, { "x-forwarded-for": `${net}.${210 + i}` }).submit("/signin", { email: target, password: "x-wrong-password" })).status);
+      overall.push(
+        (
+          await new WebClient(web.url, { "x-forwarded-for": `${net}.${210 + i}` }).submit("/signin", {
+            email: target,
+            password: "x-wrong-password",
+          })
+        ).status,
+      );
     }
     t.same(overall, [400, 400, 400, 400, 400, 400, 400, 400, 429], "the ninth attempt from nine addresses is refused");
   });
@@ -173,7 +228,10 @@ t.test("password reset by one-time link", async (t) => {
   const known = await other.submit("/forgot-password", { email: "ada@example.com" });
   t.equal(unknown.status, 200);
   t.equal(pageText(unknown.html), pageText(known.html), "the same answer whether or not the account exists");
-  t.notOk(web.logLines().some((line) => (line.mail as { to?: string } | undefined)?.to === "nobody@example.com"), "no mail for an unknown address");
+  t.notOk(
+    web.logLines().some((line) => (line.mail as { to?: string } | undefined)?.to === "nobody@example.com"),
+    "no mail for an unknown address",
+  );
   const link = await mailedLink(web, "ada@example.com", /password/i);
   t.match(link, /^\/reset-password\/[A-Za-z0-9_-]{30,}$/);
 
@@ -187,8 +245,15 @@ t.test("password reset by one-time link", async (t) => {
   const second = await other.post(link, { password: "yet-another-Strong-pass-88" });
   t.equal(second.status, 400, "and refuses a second use");
   t.match(pageText(second.html), "This link no longer works");
-  t.equal((await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: GOOD_PASSWORD })).status, 400, "the old password is gone");
-  t.equal((await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: "another-Strong-passphrase-77" })).location, "/dashboard");
+  t.equal(
+    (await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: GOOD_PASSWORD })).status,
+    400,
+    "the old password is gone",
+  );
+  t.equal(
+    (await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: "another-Strong-passphrase-77" })).location,
+    "/dashboard",
+  );
   t.notOk(
     web.logLines().some((line) => line.msg === "request" && String(line.path).includes(link.split("/")[2]!)),
     "request log lines never carry the reset token",
@@ -207,7 +272,10 @@ t.test("members are invited by link with a role, and switch between organisation
   t.match(link, /^\/invite\//);
 
   const stranger = await signUpClient(web, { email: "mallory@example.com" });
-  t.match(pageText((await stranger.get(link)).html), "You are signed in as mallory@example.com. Sign out and sign in as bob@example.com to accept.");
+  t.match(
+    pageText((await stranger.get(link)).html),
+    "You are signed in as mallory@example.com. Sign out and sign in as bob@example.com to accept.",
+  );
   await stranger.get("/dashboard");
   const refused = await stranger.post(link, { intent: "accept" });
   t.equal(refused.status, 400, "a forwarded link is no use to another account");
@@ -218,15 +286,24 @@ t.test("members are invited by link with a role, and switch between organisation
   const { rows } = await sql<{ name: string; role: string }>`
     SELECT o.name, m.role FROM app.memberships m JOIN app.organisations o ON o.id = m.org_id
     JOIN app.users u ON u.id = m.user_id WHERE u.email = 'bob@example.com' ORDER BY o.name`.execute(db.handles.owner);
-  t.same(rows, [{ name: "Acme", role: "member" }, { name: "Bob's Own", role: "owner" }]);
+  t.same(rows, [
+    { name: "Acme", role: "member" },
+    { name: "Bob's Own", role: "owner" },
+  ]);
 
-  const acme = rows.length === 2 ? (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name = 'Acme'`.execute(db.handles.owner)).rows[0]!.id : "";
+  const acme =
+    rows.length === 2
+      ? (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name = 'Acme'`.execute(db.handles.owner)).rows[0]!.id
+      : "";
   await bob.get("/dashboard");
   const switched = await bob.post("/switch-organisation", { orgId: acme, next: "/dashboard" }, { follow: true });
   t.match(pageText(switched.html), "Acme: operations", "bob now works in Acme");
   const tokens = await bob.submit("/tokens", { name: "mine", scopes: "jobs:read", ttlDays: "7" });
   t.equal(tokens.status, 403, "a member cannot create API tokens");
-  const notMine = await bob.post("/switch-organisation", { orgId: (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of mallory%'`.execute(db.handles.owner)).rows[0]!.id });
+  const notMine = await bob.post("/switch-organisation", {
+    orgId: (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of mallory%'`.execute(db.handles.owner))
+      .rows[0]!.id,
+  });
   t.equal(notMine.status, 403, "nobody switches into an organisation they do not belong to");
 
   const header = await bob.get("/dashboard");
@@ -251,11 +328,16 @@ t.test("an invitation page never says whether the invited address has an account
   await owner.submit("/members", { intent: "invite", email: "carol@example.com", role: "admin" });
   const bobLink = await mailedLink(web, "bob@example.com", /invited/);
   const carolLink = await mailedLink(web, "carol@example.com", /invited/);
-  const normalise = (html: string, email: string, role: string) => pageText(html).replace(email, "<email>").replace(email, "<email>").replace(role, "<role>");
+  const normalise = (html: string, email: string, role: string) =>
+    pageText(html).replace(email, "<email>").replace(email, "<email>").replace(role, "<role>");
 
   const bobPage = await new WebClient(web.url).get(bobLink);
   const carolPage = await new WebClient(web.url).get(carolLink);
-  t.equal(normalise(bobPage.html, "bob@example.com", "member"), normalise(carolPage.html, "carol@example.com", "admin"), "the same page for a registered and a new address");
+  t.equal(
+    normalise(bobPage.html, "bob@example.com", "member"),
+    normalise(carolPage.html, "carol@example.com", "admin"),
+    "the same page for a registered and a new address",
+  );
 
   const asBob = await new WebClient(web.url).submit(bobLink, { displayName: "Impostor", password: GOOD_PASSWORD });
   const asCarol = await new WebClient(web.url).submit(carolLink, { displayName: "Carol", password: GOOD_PASSWORD });
@@ -276,7 +358,15 @@ t.test("sign-in never redirects off the site, whatever next says", async (t) => 
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
   const ada = await signUpClient(web, { email: "ada@example.com" });
-  for (const next of ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "\\/evil.example", "//evil.example", "https://evil.example", "/%09/evil.example\t"]) {
+  for (const next of [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "//evil.example",
+    "https://evil.example",
+    "/%09/evil.example\t",
+  ]) {
     const signedIn = await ada.get(`/signin?next=${encodeURIComponent(next)}`);
     t.equal(signedIn.location, "/dashboard", `already signed in, next=${JSON.stringify(next)} goes home`);
     const posted = await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: GOOD_PASSWORD, next });
@@ -303,7 +393,11 @@ t.test("an older reset link stops working once a newer one was used", async (t) 
   const replay = await holder.post(older, { password: "attacker-Chosen-passphrase-11" });
   t.equal(replay.status, 400, "the older link is refused");
   t.match(pageText(replay.html), "This link no longer works", "and says so");
-  t.equal((await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: "another-Strong-passphrase-77" })).location, "/dashboard", "the new password stands");
+  t.equal(
+    (await new WebClient(web.url).submit("/signin", { email: "ada@example.com", password: "another-Strong-passphrase-77" })).location,
+    "/dashboard",
+    "the new password stands",
+  );
 });
 
 t.test("a CSRF token is bound to the session it was issued in", async (t) => {
@@ -318,7 +412,11 @@ t.test("a CSRF token is bound to the session it was issued in", async (t) => {
   const forged = await ada.post("/tokens", { name: "planted", scopes: "jobs:read", ttlDays: "7" }, { csrf: attacker.csrfToken });
   t.equal(forged.status, 403, "refused: the token was made for another session");
   await ada.get("/tokens");
-  t.equal((await ada.post("/tokens", { name: "mine", scopes: "jobs:read", ttlDays: "7" })).status, 200, "the victim's own form still works");
+  t.equal(
+    (await ada.post("/tokens", { name: "mine", scopes: "jobs:read", ttlDays: "7" })).status,
+    200,
+    "the victim's own form still works",
+  );
 });
 
 t.test("members: only owners remove owners, the last owner stays, and a removed member's API tokens stop working", async (t) => {
@@ -334,7 +432,11 @@ t.test("members: only owners remove owners, the last owner stays, and a removed 
   const acme = (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name = 'Acme'`.execute(db.handles.owner)).rows[0]!.id;
   await admin.post("/switch-organisation", { orgId: acme, next: "/tokens" });
   await admin.get("/tokens");
-  t.equal((await admin.post("/tokens", { name: "admin's", scopes: "jobs:read", ttlDays: "7" })).status, 200, "the admin creates an API token");
+  t.equal(
+    (await admin.post("/tokens", { name: "admin's", scopes: "jobs:read", ttlDays: "7" })).status,
+    200,
+    "the admin creates an API token",
+  );
 
   await admin.get("/members");
   const removeOwner = await admin.post("/members", { intent: "remove-member", id: ids["owner@example.com"]! });
@@ -345,6 +447,8 @@ t.test("members: only owners remove owners, the last owner stays, and a removed 
   t.match(pageText(removeSelf.html), "an organisation needs at least one owner", "the last owner stays");
   const removeAdmin = await owner.post("/members", { intent: "remove-member", id: ids["admin@example.com"]! });
   t.match(pageText(removeAdmin.html), "Member removed.");
-  const tokens = await sql<{ revoked: boolean }>`SELECT revoked_at IS NOT NULL AS revoked FROM app.api_tokens WHERE name = 'admin''s'`.execute(db.handles.owner);
+  const tokens = await sql<{
+    revoked: boolean;
+  }>`SELECT revoked_at IS NOT NULL AS revoked FROM app.api_tokens WHERE name = 'admin''s'`.execute(db.handles.owner);
   t.same(tokens.rows, [{ revoked: true }], "the token the admin created is revoked with the membership");
 });

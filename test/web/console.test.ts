@@ -138,7 +138,12 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
   const seededAt = new Date();
   await withQueueEngine(db.url, async () => {
     const jobs = new JobClient();
-    await withOrg(db.handles.app, orgId, (trx) => jobs.enqueueMany(trx, Array.from({ length: 120 }, (_, i) => ({ type: "test-job", payload: { echo: `item-${i}` } }))));
+    await withOrg(db.handles.app, orgId, (trx) =>
+      jobs.enqueueMany(
+        trx,
+        Array.from({ length: 120 }, (_, i) => ({ type: "test-job", payload: { echo: `item-${i}` } })),
+      ),
+    );
     await withOrg(db.handles.app, orgId, (trx) => jobs.enqueue(trx, "test-job", { echo: "the NEEDLE in the haystack" }));
   });
 
@@ -160,12 +165,17 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
 
   await t.test("state filters page through pg-boss's indexes, one organisation at a time", async (t) => {
     // Finish a few jobs as pg-boss would, and fail one of another organisation's.
-    const oldest = await sql<{ job_id: string }>`SELECT job_id FROM app.job_refs ORDER BY created_at, job_id LIMIT 5`.execute(db.handles.owner);
+    const oldest = await sql<{ job_id: string }>`SELECT job_id FROM app.job_refs ORDER BY created_at, job_id LIMIT 5`.execute(
+      db.handles.owner,
+    );
     const [a, b, c, d, e] = oldest.rows.map((r) => r.job_id);
-    await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"message":"broken"}' WHERE id IN (${a}, ${b})`.execute(db.handles.owner);
+    await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"message":"broken"}' WHERE id IN (${a}, ${b})`.execute(
+      db.handles.owner,
+    );
     await sql`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE id IN (${c}, ${d}, ${e})`.execute(db.handles.owner);
     const bob = await signUpClient(web, { email: "bob@example.com" });
-    const bobOrg = (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of bob%'`.execute(db.handles.owner)).rows[0]!.id;
+    const bobOrg = (await sql<{ id: string }>`SELECT id FROM app.organisations WHERE name LIKE 'Org of bob%'`.execute(db.handles.owner))
+      .rows[0]!.id;
     const bobsJob = await withOrg(db.handles.app, bobOrg, (trx) => new JobClient().enqueue(trx, "test-job", { echo: "bob" }));
     await sql`UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE id = ${bobsJob.id}`.execute(db.handles.owner);
 
@@ -175,9 +185,15 @@ t.test("the jobs list filters and pages through an organisation's jobs", async (
 
     const { ids: waiting, links } = await walkPages(ada, "/jobs?state=created");
     t.equal(links.length, 3, "116 waiting jobs in pages of 50");
-    t.ok(links.slice(1).every((link) => link.startsWith("/jobs?state=created&after=")), "each next page keeps the state");
+    t.ok(
+      links.slice(1).every((link) => link.startsWith("/jobs?state=created&after=")),
+      "each next page keeps the state",
+    );
     t.equal(new Set(waiting).size, 116, "every waiting job once");
-    t.notOk(waiting.some((id) => [a, b, c, d, e].includes(id)), "finished jobs are not listed as waiting");
+    t.notOk(
+      waiting.some((id) => [a, b, c, d, e].includes(id)),
+      "finished jobs are not listed as waiting",
+    );
   });
 });
 
@@ -188,17 +204,41 @@ t.test("agents: one schema checks the form; create, edit, pause and delete", asy
   const bad = await ada.submit("/agents/new", { name: "", model: "gpt4", systemPrompt: "", temperature: "3", maxTokens: "0" });
   t.equal(bad.status, 400);
   const text = pageText(bad.html);
-  for (const message of ["Name the agent.", "Use a model id like openai/gpt-4o-mini.", "Write the system prompt.", "Enter a number from 0 to 2.", "Enter a whole number from 1 to 200,000."]) {
+  for (const message of [
+    "Name the agent.",
+    "Use a model id like openai/gpt-4o-mini.",
+    "Write the system prompt.",
+    "Enter a number from 0 to 2.",
+    "Enter a whole number from 1 to 200,000.",
+  ]) {
     t.match(text, message, `says: ${message}`);
   }
   t.match(bad.html, /aria-invalid="true"/, "failing fields are marked for screen readers");
 
-  const fields = { name: "Support bot", model: "openai/gpt-4o-mini", systemPrompt: "Answer briefly.", temperature: "0.25", maxTokens: "800", knowledgeBaseEnabled: "on" };
+  const fields = {
+    name: "Support bot",
+    model: "openai/gpt-4o-mini",
+    systemPrompt: "Answer briefly.",
+    temperature: "0.25",
+    maxTokens: "800",
+    knowledgeBaseEnabled: "on",
+  };
   const created = await ada.submit("/agents/new", fields);
   t.match(created.location, /^\/agents\/[0-9a-f-]{36}$/);
   const path = created.location!;
-  const { rows } = await sql<Record<string, unknown>>`SELECT name, model, system_prompt, temperature, max_tokens, knowledge_base_enabled, status FROM app.agents`.execute(db.handles.owner);
-  t.match(rows, [{ name: "Support bot", model: "openai/gpt-4o-mini", system_prompt: "Answer briefly.", max_tokens: 800, knowledge_base_enabled: true, status: "active" }]);
+  const { rows } = await sql<
+    Record<string, unknown>
+  >`SELECT name, model, system_prompt, temperature, max_tokens, knowledge_base_enabled, status FROM app.agents`.execute(db.handles.owner);
+  t.match(rows, [
+    {
+      name: "Support bot",
+      model: "openai/gpt-4o-mini",
+      system_prompt: "Answer briefly.",
+      max_tokens: 800,
+      knowledge_base_enabled: true,
+      status: "active",
+    },
+  ]);
   t.equal(Number(rows[0]!.temperature), 0.25);
 
   const duplicate = await ada.submit("/agents/new", fields);
@@ -238,10 +278,14 @@ t.test("API tokens: shown once, work against the jobs API, and stop working when
   const revoked = await ada.post("/tokens", { intent: "revoke", id: id! });
   t.match(pageText(revoked.html), "Revoked: the token stopped working.");
   const started = Date.now();
-  const refusal = await waitFor("the worker to refuse the revoked token", async () => {
-    const response = await use();
-    return response.statusCode === 401 ? response : false;
-  }, { timeoutMs: 2000, intervalMs: 5 });
+  const refusal = await waitFor(
+    "the worker to refuse the revoked token",
+    async () => {
+      const response = await use();
+      return response.statusCode === 401 ? response : false;
+    },
+    { timeoutMs: 2000, intervalMs: 5 },
+  );
   t.match(refusal.json(), { code: "token_revoked", message: /revoked/ });
   t.ok(Date.now() - started < 1000, `refused within a second of revoking (${Date.now() - started} ms)`);
   t.match(pageText((await ada.get("/tokens")).html), "CRM sync jobs:read, jobs:write");
@@ -252,7 +296,8 @@ t.test("the dashboard shows the platform's newest backup and restore drill, and 
   const db = await createTestDatabase(t);
   const web = await startWeb(t, db);
   const client = await signUpClient(web, { email: "bea@example.com", organisationName: "Backups Ltd" });
-  const line = async () => /data-testid="data-protection"[^>]*>([\s\S]*?)<\/p>/.exec((await client.get("/dashboard")).html)?.[1]?.replace(/<!-- -->/g, "");
+  const line = async () =>
+    /data-testid="data-protection"[^>]*>([\s\S]*?)<\/p>/.exec((await client.get("/dashboard")).html)?.[1]?.replace(/<!-- -->/g, "");
 
   t.equal(await line(), "No backup recorded yet (operators: scripts/backup-database.sh) · no restore drill yet (scripts/restore-drill.sh)");
   await sql`
@@ -260,7 +305,9 @@ t.test("the dashboard shows the platform's newest backup and restore drill, and 
     VALUES ('gpt-20261122T020000Z.dump', repeat('a', 64), 1000, now() - interval '3 hours', 1.5, 'db-host')`.execute(db.handles.owner);
   await sql`
     INSERT INTO ops.restore_drills (backup_file, ok, failure, rto_seconds, rpo_seconds, tables_checked, host, started_at, finished_at)
-    VALUES ('gpt-20261122T020000Z.dump', true, NULL, 12.5, 7200, 30, 'db-host', now() - interval '2 hours', now() - interval '2 hours')`.execute(db.handles.owner);
+    VALUES ('gpt-20261122T020000Z.dump', true, NULL, 12.5, 7200, 30, 'db-host', now() - interval '2 hours', now() - interval '2 hours')`.execute(
+    db.handles.owner,
+  );
   t.equal(await line(), "Newest backup: 3 h old · last restore drill passed 2 h ago, restored in 12.5 s");
 
   await sql`

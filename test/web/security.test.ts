@@ -34,7 +34,9 @@ async function snapshot(db: TestDatabase): Promise<Record<string, string>> {
            (SELECT count(*) FROM app.memberships) AS memberships, (SELECT count(*) FROM app.sessions WHERE revoked_at IS NULL) AS live_sessions,
            (SELECT count(*) FROM app.invitations) AS invitations, (SELECT count(*) FROM app.api_tokens WHERE revoked_at IS NULL) AS live_tokens,
            (SELECT count(*) FROM app.agents) AS agents, (SELECT count(*) FROM app.password_resets) AS resets,
-           (SELECT count(*) FROM pgboss.job) AS jobs, (SELECT string_agg(state::text, ',' ORDER BY id) FROM pgboss.job) AS job_states`.execute(db.handles.owner);
+           (SELECT count(*) FROM pgboss.job) AS jobs, (SELECT string_agg(state::text, ',' ORDER BY id) FROM pgboss.job) AS job_states`.execute(
+    db.handles.owner,
+  );
   return rows[0]!;
 }
 
@@ -48,7 +50,11 @@ t.test("every mutation refuses a request without its CSRF token or from another 
   const before = await snapshot(db);
   for (const { id, url } of routes) {
     await ada.get("/dashboard");
-    const missing = await ada.post(url, { intent: "delete", name: "x", email: "x@example.com", password: "whatever-long-password" }, { csrf: false });
+    const missing = await ada.post(
+      url,
+      { intent: "delete", name: "x", email: "x@example.com", password: "whatever-long-password" },
+      { csrf: false },
+    );
     t.equal(missing.status, 403, `${id}: no token → 403`);
     t.match(pageText(missing.html), "The form's security token is missing", `${id}: says why`);
     const forged = await ada.post(url, { intent: "delete" }, { csrf: "forged-token-value-forged-token-value-xx" });
@@ -69,7 +75,13 @@ t.test("another organisation's things are not found, to read or to change", asyn
   const job = await ada.submit("/jobs/new", { echo: "private" });
   const jobPath = job.location!;
   t.match(jobPath, /^\/jobs\/[0-9a-f-]{36}$/);
-  const agent = await ada.submit("/agents/new", { name: "Helper", model: "openai/gpt-4o-mini", systemPrompt: "Be brief.", temperature: "0.3", maxTokens: "500" });
+  const agent = await ada.submit("/agents/new", {
+    name: "Helper",
+    model: "openai/gpt-4o-mini",
+    systemPrompt: "Be brief.",
+    temperature: "0.3",
+    maxTokens: "500",
+  });
   const agentPath = agent.location!;
   t.match(agentPath, /^\/agents\/[0-9a-f-]{36}$/);
   await ada.submit("/tokens", { name: "ada's token", scopes: "jobs:read", ttlDays: "7" });
@@ -108,7 +120,10 @@ t.test("security headers, private caching, and error pages that reveal nothing",
   t.match(csp, "form-action 'self'");
   const scripts = [...page.html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
   t.ok(scripts.length > 0);
-  t.ok(scripts.every((tag) => tag.includes(`nonce="${nonce}"`) || / src="\/assets\//.test(tag)), "every inline script carries the nonce");
+  t.ok(
+    scripts.every((tag) => tag.includes(`nonce="${nonce}"`) || / src="\/assets\//.test(tag)),
+    "every inline script carries the nonce",
+  );
   t.equal(page.headers.get("x-frame-options"), "DENY");
   t.equal(page.headers.get("x-content-type-options"), "nosniff");
   t.equal(page.headers.get("referrer-policy"), "strict-origin-when-cross-origin");
@@ -128,10 +143,15 @@ t.test("security headers, private caching, and error pages that reveal nothing",
   const missing = await new WebClient(web.url).get("/no-such-page");
   t.equal(missing.status, 404);
   t.match(pageText(missing.html), "Not found");
-  await waitFor("the 404's request line", () => web.logLines().some((l) => l.msg === "request" && String(l.path).includes("/no-such-page")));
+  await waitFor("the 404's request line", () =>
+    web.logLines().some((l) => l.msg === "request" && String(l.path).includes("/no-such-page")),
+  );
   const about404 = web.logLines().filter((l) => JSON.stringify(l).includes("/no-such-page"));
   t.ok(about404.length > 0 && about404.every((l) => Number(l.level) < 50), "an ordinary 404 is never logged as an error");
-  t.notOk(about404.some((l) => JSON.stringify(l).includes('"stack"')), "nor with a stack");
+  t.notOk(
+    about404.some((l) => JSON.stringify(l).includes('"stack"')),
+    "nor with a stack",
+  );
 
   const https = await startWeb(t, db, { WEB_PUBLIC_URL: "https://app.example" });
   const secure = await new WebClient(https.url).get("/signin");
@@ -147,9 +167,20 @@ t.test("health endpoints report the database, Redis and workers, and hide intern
   t.match(await degraded.json(), {
     ready: true,
     status: "degraded",
-    checks: { database: { ok: true }, redis: { ok: false, detail: "unreachable (sign-in limits fall back to Postgres)" }, workers: { ok: false } },
+    checks: {
+      database: { ok: true },
+      redis: { ok: false, detail: "unreachable (sign-in limits fall back to Postgres)" },
+      workers: { ok: false },
+    },
   });
-  await workerInstanceRegister(db.handles.owner, { id: randomUUID(), hostname: "w1", pid: 1, version: "x", concurrency: 1, jobTypes: ["test-job"] });
+  await workerInstanceRegister(db.handles.owner, {
+    id: randomUUID(),
+    hostname: "w1",
+    pid: 1,
+    version: "x",
+    concurrency: 1,
+    jobTypes: ["test-job"],
+  });
   const workers = (await (await fetch(new URL("/api/health", web.url))).json()) as { checks: { workers: unknown } };
   t.same(workers.checks.workers, { ok: true, detail: "1 alive" });
   const ready = await fetch(new URL("/api/health/ready", web.url));
@@ -185,7 +216,12 @@ t.test("metrics: loopback only without METRICS_TOKEN, the token with it; request
   const guarded = await startWeb(t, db, { METRICS_TOKEN: token });
   const refused = await fetch(`${guarded.url}/metrics/prometheus`);
   t.equal(refused.status, 401);
-  t.same(await refused.json(), { error: { code: "metrics_token_required", message: "send Authorization: Bearer <METRICS_TOKEN> to read metrics" } });
-  t.equal((await fetch(`${guarded.url}/metrics/prometheus`, { headers: { authorization: "Bearer wrong-token-0123456789abcd" } })).status, 401);
+  t.same(await refused.json(), {
+    error: { code: "metrics_token_required", message: "send Authorization: Bearer <METRICS_TOKEN> to read metrics" },
+  });
+  t.equal(
+    (await fetch(`${guarded.url}/metrics/prometheus`, { headers: { authorization: "Bearer wrong-token-0123456789abcd" } })).status,
+    401,
+  );
   t.equal((await fetch(`${guarded.url}/metrics/prometheus`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
 });

@@ -14,12 +14,18 @@ t.test("liveness and readiness", async (t) => {
 
   const ready = await app.inject({ url: "/health/ready" });
   t.equal(ready.statusCode, 200);
-  t.match(ready.json(), { status: "ready", checks: { database: { ok: true }, queueEngine: { ok: true }, migrations: { ok: true }, redis: { ok: true } } });
+  t.match(ready.json(), {
+    status: "ready",
+    checks: { database: { ok: true }, queueEngine: { ok: true }, migrations: { ok: true }, redis: { ok: true } },
+  });
 
   await sql`DELETE FROM ops.schema_migrations WHERE version = (SELECT max(version) FROM ops.schema_migrations)`.execute(db.handles.owner);
   const behind = await app.inject({ url: "/health/ready" });
   t.equal(behind.statusCode, 503);
-  t.match(behind.json(), { status: "not_ready", reason: /migrations: database is at migration \d+, this code expects \d+: run npm run migrate/ });
+  t.match(behind.json(), {
+    status: "not_ready",
+    reason: /migrations: database is at migration \d+, this code expects \d+: run npm run migrate/,
+  });
 });
 
 t.test("an unreachable Redis (a cache) degrades readiness without failing it", async (t) => {

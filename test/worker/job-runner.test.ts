@@ -23,7 +23,10 @@ interface JobRow {
 }
 
 async function job(db: TestDatabase, id: string): Promise<JobRow | undefined> {
-  const { rows } = await sql<JobRow>`SELECT id, name, state::text, output, retry_count, started_on, data, group_id, source_id FROM pgboss.job WHERE id = ${id}`.execute(db.handles.owner);
+  const { rows } =
+    await sql<JobRow>`SELECT id, name, state::text, output, retry_count, started_on, data, group_id, source_id FROM pgboss.job WHERE id = ${id}`.execute(
+      db.handles.owner,
+    );
   return rows[0];
 }
 
@@ -38,7 +41,11 @@ t.test("the worker runs jobs end to end", async (t) => {
   const db = await createTestDatabase(t);
   const sentry = await startSentryIngest(t);
   const logs = captureLines();
-  const app = await startWorkerApp(t, db.url, { runJobs: true, env: { SENTRY_DSN: sentry.dsn, LOG_LEVEL: "info" }, logStream: logs.stream });
+  const app = await startWorkerApp(t, db.url, {
+    runJobs: true,
+    env: { SENTRY_DSN: sentry.dsn, LOG_LEVEL: "info" },
+    logStream: logs.stream,
+  });
   const orgId = await createOrganisation(db);
   const enqueue = (payload: Record<string, unknown>) =>
     withOrg(db.handles.app, orgId, (trx) => app.jobs.enqueue(trx, "test-job", payload)).then((r) => r.id);
@@ -47,7 +54,11 @@ t.test("the worker runs jobs end to end", async (t) => {
     const payload = { echo: { hello: "world" } };
     const id = await enqueue(payload);
     const row = await finished(db, id, "completed");
-    t.same(row.output, { echo: { hello: "world" }, sha256: createHash("sha256").update(JSON.stringify(payload)).digest("hex"), attempt: 1 });
+    t.same(row.output, {
+      echo: { hello: "world" },
+      sha256: createHash("sha256").update(JSON.stringify(payload)).digest("hex"),
+      attempt: 1,
+    });
     t.equal(row.retry_count, 0, "first attempt");
   });
 
@@ -60,19 +71,29 @@ t.test("the worker runs jobs end to end", async (t) => {
   await t.test("retries with backoff, then the dead-letter queue, reported to Sentry", async (t) => {
     const id = await enqueue({ failOnAttempts: 1000, failMessage: "always broken" });
     const attempts: Date[] = [];
-    const failed = await waitFor(`job ${id} to fail for good`, async () => {
-      const row = await job(db, id);
-      if (row?.started_on && !attempts.some((d) => d.getTime() === row.started_on!.getTime())) attempts.push(row.started_on);
-      return row?.state === "failed" ? row : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 20 });
+    const failed = await waitFor(
+      `job ${id} to fail for good`,
+      async () => {
+        const row = await job(db, id);
+        if (row?.started_on && !attempts.some((d) => d.getTime() === row.started_on!.getTime())) attempts.push(row.started_on);
+        return row?.state === "failed" ? row : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
     t.equal(failed.retry_count, 2, "ran 1 + retryLimit (2) times");
     t.match(failed.output, { message: "always broken", attempt: 3, name: "Error" });
     t.match(String(failed.output!.stack), /test-job\.ts/, "the stack is kept");
     t.equal(attempts.length, 3, "saw three attempts start");
     const gaps = attempts.slice(1).map((d, i) => d.getTime() - attempts[i]!.getTime());
-    t.ok(gaps.every((gap) => gap >= 900), `each retry waited at least the 1 s retry delay (${gaps.join(", ")} ms)`);
+    t.ok(
+      gaps.every((gap) => gap >= 900),
+      `each retry waited at least the 1 s retry delay (${gaps.join(", ")} ms)`,
+    );
 
-    const { rows: dead } = await sql<JobRow>`SELECT id, state::text, data, group_id, source_id, source_root_id FROM pgboss.job WHERE name = 'test-job.dlq'`.execute(db.handles.owner);
+    const { rows: dead } =
+      await sql<JobRow>`SELECT id, state::text, data, group_id, source_id, source_root_id FROM pgboss.job WHERE name = 'test-job.dlq'`.execute(
+        db.handles.owner,
+      );
     const copy = dead.find((d) => d.source_id === id);
     t.ok(copy, "a copy is in test-job.dlq");
     t.same(copy!.data, { failOnAttempts: 1000, failMessage: "always broken" });
@@ -87,15 +108,22 @@ t.test("the worker runs jobs end to end", async (t) => {
   });
 
   await t.test("credentials quoted in a failure's message reach neither the logs nor Sentry", async (t) => {
-    const message = "upstream refused postgres://app:not-a-real-password@db.internal/x with Bearer abcdef0123456789xyz (api_key=sk-or-v1-0123456789abcdefghij)";
+    const message =
+      "upstream refused postgres://app:not-a-real-password@db.internal/x with Bearer abcdef0123456789xyz (api_key=sk-or-v1-0123456789abcdefghij)";
     const id = await enqueue({ failOnAttempts: 1000, failMessage: message });
     await finished(db, id, "failed");
     await flushSentry(2000);
     const event = await waitFor("the Sentry event", () => sentry.events.find((e) => e.tags?.job_id === id));
     const logged = logs.lines().filter((line) => line.includes(id));
-    t.ok(logged.some((line) => line.includes("upstream refused")), "the failure is logged");
+    t.ok(
+      logged.some((line) => line.includes("upstream refused")),
+      "the failure is logged",
+    );
     for (const secret of ["not-a-real-password", "abcdef0123456789xyz", "sk-or-v1-0123456789abcdefghij"]) {
-      t.notOk(logged.some((line) => line.includes(secret)), `${secret} is not in the logs`);
+      t.notOk(
+        logged.some((line) => line.includes(secret)),
+        `${secret} is not in the logs`,
+      );
       t.notMatch(JSON.stringify(event), secret, `${secret} is not sent to Sentry`);
     }
   });
@@ -109,7 +137,11 @@ t.test("the worker runs jobs end to end", async (t) => {
     await sql`SELECT pg_notify('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24), 'test-job')`.execute(db.handles.owner);
     const row = await finished(db, id, "failed");
     t.equal(row.retry_count, 0, "not retried: another attempt cannot fix the payload");
-    t.match(row.output, { name: "PermanentJobError", message: /payload does not match the test-job schema/, details: { problems: [{ field: "payload.delayMs" }] } });
+    t.match(row.output, {
+      name: "PermanentJobError",
+      message: /payload does not match the test-job schema/,
+      details: { problems: [{ field: "payload.delayMs" }] },
+    });
   });
 
   await t.test("crashOnAttempts is refused unless the worker opts in", async (t) => {
@@ -138,7 +170,10 @@ t.test("an idle worker is woken by NOTIFY, not by its poll", async (t) => {
     `.execute(db.handles.owner);
     t.same(rows, [{ killed: true }], "the listener's connection was terminated");
     await waitFor("a new listening connection", async () => {
-      const { rows } = await sql`SELECT 1 FROM pg_stat_activity WHERE application_name = 'gpt-platform:worker:listen' AND datname = current_database() AND state = 'idle'`.execute(db.handles.owner);
+      const { rows } =
+        await sql`SELECT 1 FROM pg_stat_activity WHERE application_name = 'gpt-platform:worker:listen' AND datname = current_database() AND state = 'idle'`.execute(
+          db.handles.owner,
+        );
       return rows.length === 1;
     });
     const second = await enqueue();

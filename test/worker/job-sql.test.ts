@@ -25,7 +25,8 @@ t.test("the runner's statements keep pg-boss's job model", async (t) => {
 
   await withQueueEngine(db.url, async (boss) => {
     const jobs = new JobClient();
-    const send = (echo: unknown, priority = 0) => withOrg(db.handles.app, org, (trx) => jobs.enqueue(trx, Q, { echo }, { priority })).then((r) => r.id);
+    const send = (echo: unknown, priority = 0) =>
+      withOrg(db.handles.app, org, (trx) => jobs.enqueue(trx, Q, { echo }, { priority })).then((r) => r.id);
 
     await t.test("claim: highest priority first, marked active with the organisation and pickup time", async (t) => {
       const low = await send("low");
@@ -41,7 +42,10 @@ t.test("the runner's statements keep pg-boss's job model", async (t) => {
       t.same((await stateOf(boss, high)).output, { done: 1 });
       t.equal((await stateOf(boss, low)).state, "created", "a limit-0 turn only completes");
       const rest = await statements.claimAndComplete(pool, [], 10);
-      t.same(rest.claimed.map((c) => c.id), [low]);
+      t.same(
+        rest.claimed.map((c) => c.id),
+        [low],
+      );
       await statements.claimAndComplete(pool, [{ id: low, retry_count: 0, outputJson: "null" }], 0);
     });
 
@@ -94,8 +98,11 @@ t.test("claims walk pg-boss's index even when statistics lag a burst", async (t)
   await client.connect();
   t.teardown(() => client.end());
   await client.query("VACUUM ANALYZE pgboss.job_common"); // statistics of an empty table
-  await client.query("INSERT INTO pgboss.job (name, data, group_id, policy) SELECT 'test-job', '{}', gen_random_uuid()::text, 'standard' FROM generate_series(1, 5000)");
-  const table = (await client.query<{ table_name: string }>("SELECT table_name FROM pgboss.queue WHERE name = 'test-job'")).rows[0]!.table_name;
+  await client.query(
+    "INSERT INTO pgboss.job (name, data, group_id, policy) SELECT 'test-job', '{}', gen_random_uuid()::text, 'standard' FROM generate_series(1, 5000)",
+  );
+  const table = (await client.query<{ table_name: string }>("SELECT table_name FROM pgboss.queue WHERE name = 'test-job'")).rows[0]!
+    .table_name;
   const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${claimAndCompleteSql(table, 400)}`, ["test-job", "[]"]);
   const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
   t.match(plan, /Index Scan using job_common_i11/, "the backlog is read in index order, stopping at the limit");

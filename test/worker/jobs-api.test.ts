@@ -27,7 +27,12 @@ t.test("jobs API", async (t) => {
     return Number(rows[0]!.n);
   };
   const post = (url: string, body: unknown, token = tokenA, headers: Record<string, string> = {}) =>
-    app.inject({ method: "POST", url, headers: { ...bearer(token), "content-type": "application/json", ...headers }, payload: typeof body === "string" ? body : JSON.stringify(body) });
+    app.inject({
+      method: "POST",
+      url,
+      headers: { ...bearer(token), "content-type": "application/json", ...headers },
+      payload: typeof body === "string" ? body : JSON.stringify(body),
+    });
 
   await t.test("POST /api/jobs enqueues and GET /api/jobs/:id shows it", async (t) => {
     const created = await post("/api/jobs", { type: "test-job", payload: { echo: "hi" }, priority: 3, startAfter: 3600 });
@@ -35,7 +40,17 @@ t.test("jobs API", async (t) => {
     const { id } = created.json();
     const got = await app.inject({ url: `/api/jobs/${id}`, headers: bearer(tokenA) });
     t.equal(got.statusCode, 200);
-    t.match(got.json(), { id, type: "test-job", state: "created", priority: 3, attempts: 0, retryLimit: 2, payload: { echo: "hi" }, output: null, error: null });
+    t.match(got.json(), {
+      id,
+      type: "test-job",
+      state: "created",
+      priority: 3,
+      attempts: 0,
+      retryLimit: 2,
+      payload: { echo: "hi" },
+      output: null,
+      error: null,
+    });
     t.ok(new Date(got.json().startAfter).getTime() - Date.now() > 3500_000, "startAfter is an hour out");
     t.match(got.headers["x-request-id"], /\S+/, "responses carry a request id");
   });
@@ -50,7 +65,12 @@ t.test("jobs API", async (t) => {
         () => post("/api/jobs", { type: "test-job", payload: { delayMs: "slow", failOnAttempts: 0, colour: "red" } }),
         400,
         "invalid_payload",
-        (b) => t.same((b.fields as { field: string }[]).map((f) => f.field).sort(), ["payload.colour", "payload.delayMs", "payload.failOnAttempts"]),
+        (b) =>
+          t.same((b.fields as { field: string }[]).map((f) => f.field).sort(), [
+            "payload.colour",
+            "payload.delayMs",
+            "payload.failOnAttempts",
+          ]),
       ],
       [
         "envelope failure",
@@ -59,13 +79,62 @@ t.test("jobs API", async (t) => {
         "invalid_request",
         (b) => t.same((b.fields as { field: string }[]).map((f) => f.field).sort(), ["extra", "priority", "startAfter"]),
       ],
-      ["payload over MAX_PAYLOAD_BYTES", () => post("/api/jobs", { type: "test-job", payload: { echo: "x".repeat(3000) } }), 413, "payload_too_large", (b) => t.equal(b.limitBytes, 2048)],
-      ["body far over the limit", () => post("/api/jobs", { type: "test-job", payload: { echo: "x".repeat(40_000) } }), 413, "body_too_large", () => {}],
-      ["not JSON at all", () => post("/api/jobs", "type=test-job", tokenA, { "content-type": "application/x-www-form-urlencoded" }), 415, "unsupported_media_type", () => {}],
-      ["bulk with one bad job", () => post("/api/jobs/bulk", { jobs: [{ type: "test-job" }, { type: "test-job", payload: { delayMs: -1 } }, { type: "nope" }] }), 400, "invalid_jobs", (b) => t.same((b.jobs as { index: number; code: string }[]).map((j) => [j.index, j.code]), [[1, "invalid_payload"], [2, "unknown_job_type"]])],
-      ["bulk over MAX_BULK_JOBS", () => post("/api/jobs/bulk", { jobs: [{ type: "test-job" }, { type: "test-job" }, { type: "test-job" }, { type: "test-job" }] }), 400, "invalid_request", () => {}],
-      ["bulk payload too large", () => post("/api/jobs/bulk", { jobs: [{ type: "test-job" }, { type: "test-job", payload: { echo: "x".repeat(3000) } }] }), 413, "payload_too_large", (b) => t.equal(b.index, 1)],
-      ["job id that is not a UUID", () => app.inject({ url: "/api/jobs/42", headers: bearer(tokenA) }) as ReturnType<typeof post>, 400, "invalid_request", () => {}],
+      [
+        "payload over MAX_PAYLOAD_BYTES",
+        () => post("/api/jobs", { type: "test-job", payload: { echo: "x".repeat(3000) } }),
+        413,
+        "payload_too_large",
+        (b) => t.equal(b.limitBytes, 2048),
+      ],
+      [
+        "body far over the limit",
+        () => post("/api/jobs", { type: "test-job", payload: { echo: "x".repeat(40_000) } }),
+        413,
+        "body_too_large",
+        () => {},
+      ],
+      [
+        "not JSON at all",
+        () => post("/api/jobs", "type=test-job", tokenA, { "content-type": "application/x-www-form-urlencoded" }),
+        415,
+        "unsupported_media_type",
+        () => {},
+      ],
+      [
+        "bulk with one bad job",
+        () => post("/api/jobs/bulk", { jobs: [{ type: "test-job" }, { type: "test-job", payload: { delayMs: -1 } }, { type: "nope" }] }),
+        400,
+        "invalid_jobs",
+        (b) =>
+          t.same(
+            (b.jobs as { index: number; code: string }[]).map((j) => [j.index, j.code]),
+            [
+              [1, "invalid_payload"],
+              [2, "unknown_job_type"],
+            ],
+          ),
+      ],
+      [
+        "bulk over MAX_BULK_JOBS",
+        () => post("/api/jobs/bulk", { jobs: [{ type: "test-job" }, { type: "test-job" }, { type: "test-job" }, { type: "test-job" }] }),
+        400,
+        "invalid_request",
+        () => {},
+      ],
+      [
+        "bulk payload too large",
+        () => post("/api/jobs/bulk", { jobs: [{ type: "test-job" }, { type: "test-job", payload: { echo: "x".repeat(3000) } }] }),
+        413,
+        "payload_too_large",
+        (b) => t.equal(b.index, 1),
+      ],
+      [
+        "job id that is not a UUID",
+        () => app.inject({ url: "/api/jobs/42", headers: bearer(tokenA) }) as ReturnType<typeof post>,
+        400,
+        "invalid_request",
+        () => {},
+      ],
     ];
     for (const [name, send, status, code, more] of cases) {
       const response = await send();
@@ -143,7 +212,12 @@ t.test("jobs API", async (t) => {
   });
 
   await t.test("bulk enqueue returns ids in order", async (t) => {
-    const response = await post("/api/jobs/bulk", { jobs: [{ type: "test-job", payload: { echo: 1 }, startAfter: 3600 }, { type: "test-job", payload: { echo: 2 }, startAfter: 3600 }] });
+    const response = await post("/api/jobs/bulk", {
+      jobs: [
+        { type: "test-job", payload: { echo: 1 }, startAfter: 3600 },
+        { type: "test-job", payload: { echo: 2 }, startAfter: 3600 },
+      ],
+    });
     t.equal(response.statusCode, 201);
     const { ids } = response.json();
     t.equal(ids.length, 2);
@@ -173,7 +247,9 @@ t.test("jobs API", async (t) => {
     await post("/api/jobs", { type: "test-job", startAfter: 3600 }, tokenB);
     const a = (await app.inject({ url: "/api/queues", headers: bearer(tokenA) })).json();
     const b = (await app.inject({ url: "/api/queues", headers: bearer(tokenB) })).json();
-    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE group_id = ${orgA} AND name = 'test-job' AND state = 'created'`.execute(db.handles.owner);
+    const { rows } = await sql<{
+      n: string;
+    }>`SELECT count(*) AS n FROM pgboss.job WHERE group_id = ${orgA} AND name = 'test-job' AND state = 'created'`.execute(db.handles.owner);
     t.equal(a.queues[0].type, "test-job");
     t.equal(a.queues[0].deferred + a.queues[0].queued, Number(rows[0]!.n), "A's count matches the database");
     t.equal(b.queues[0].deferred, 1, "B sees its one job");
@@ -202,10 +278,15 @@ t.test("per-token rate limit → 429 with Retry-After, nothing enqueued", async 
   const org = await createOrganisation(db);
   const token = await tokenFor(db, org);
   await awayFromWindowEnd(60);
-  const statuses = [];
-  let last;
+  const statuses: number[] = [];
+  let last: Awaited<ReturnType<typeof app.inject>> | undefined;
   for (let i = 0; i < 5; i++) {
-    last = await app.inject({ method: "POST", url: "/api/jobs", headers: { ...bearer(token), "content-type": "application/json" }, payload: JSON.stringify({ type: "test-job", startAfter: 3600 }) });
+    last = await app.inject({
+      method: "POST",
+      url: "/api/jobs",
+      headers: { ...bearer(token), "content-type": "application/json" },
+      payload: JSON.stringify({ type: "test-job", startAfter: 3600 }),
+    });
     statuses.push(last.statusCode);
   }
   t.same(statuses, [201, 201, 201, 429, 429]);
@@ -254,10 +335,14 @@ t.test("API tokens: a revoked or unknown token stops working at once", async (t)
   const jti = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).jti as string;
   t.ok(await withOrg(db.handles.app, org, (trx) => apiTokenRevoke(trx, jti)));
   const { waitFor } = await import("../helpers/wait.ts");
-  const refused = await waitFor("the revocation to reach the worker", async () => {
-    const response = await ask(token);
-    return response.statusCode === 401 ? response : undefined;
-  }, { timeoutMs: 2000, intervalMs: 10 });
+  const refused = await waitFor(
+    "the revocation to reach the worker",
+    async () => {
+      const response = await ask(token);
+      return response.statusCode === 401 ? response : undefined;
+    },
+    { timeoutMs: 2000, intervalMs: 10 },
+  );
   t.equal(refused.json().code, "token_revoked");
 
   const { signApiToken } = await import("../../core/auth/api-token.ts");
@@ -290,18 +375,38 @@ t.test("an API token stops working when its creator leaves the organisation", as
   const app = await startWorkerApp(t, db.url);
   const org = await createOrganisation(db);
   const { owner } = db.handles;
-  const users = await Promise.all(["boss@example.com", "leaver@example.com"].map((email) => owner.insertInto("app.users").values({ email }).returning("id").executeTakeFirstOrThrow()));
-  await owner.insertInto("app.memberships").values([{ org_id: org, user_id: users[0]!.id, role: "owner" }, { org_id: org, user_id: users[1]!.id, role: "admin" }]).execute();
+  const users = await Promise.all(
+    ["boss@example.com", "leaver@example.com"].map((email) =>
+      owner.insertInto("app.users").values({ email }).returning("id").executeTakeFirstOrThrow(),
+    ),
+  );
+  await owner
+    .insertInto("app.memberships")
+    .values([
+      { org_id: org, user_id: users[0]!.id, role: "owner" },
+      { org_id: org, user_id: users[1]!.id, role: "admin" },
+    ])
+    .execute();
   const { apiTokenCreate } = await import("../../core/auth/api-tokens.ts");
   const { memberRemove } = await import("../../core/accounts/members.ts");
   const { withOrg } = await import("../../core/db/org-scope.ts");
   const { waitFor } = await import("../helpers/wait.ts");
   const { token } = await withOrg(db.handles.app, org, (trx) =>
-    apiTokenCreate(trx, TEST_JWT_SECRET, { orgId: org, name: "leaver's", scopes: ["jobs:read"], ttlDays: 1, createdBy: users[1]!.id, subject: "leaver" }),
+    apiTokenCreate(trx, TEST_JWT_SECRET, {
+      orgId: org,
+      name: "leaver's",
+      scopes: ["jobs:read"],
+      ttlDays: 1,
+      createdBy: users[1]!.id,
+      subject: "leaver",
+    }),
   );
   const ask = () => app.inject({ url: "/api/queues", headers: bearer(token) });
   t.equal((await ask()).statusCode, 200, "works while its creator is a member");
   t.ok(await withOrg(db.handles.app, org, (trx) => memberRemove(trx, users[1]!.id, "owner")));
-  const refused = await waitFor("the revocation to reach the worker", async () => ((await ask()).statusCode === 401 ? true : undefined), { timeoutMs: 2000, intervalMs: 10 });
+  const refused = await waitFor("the revocation to reach the worker", async () => ((await ask()).statusCode === 401 ? true : undefined), {
+    timeoutMs: 2000,
+    intervalMs: 10,
+  });
   t.ok(refused, "refused once the creator is removed");
 });

@@ -49,15 +49,23 @@ t.test("metrics", async (t) => {
   t.equal(before.types.get("jobs_completed_total"), "counter");
   t.equal(before.types.get("job_run_duration_seconds"), "histogram");
   t.equal(before.types.get("jobs_depth"), "gauge");
-  t.ok(before.samples.some((s) => s.name === "process_cpu_user_seconds_total"), "process metrics are exported");
+  t.ok(
+    before.samples.some((s) => s.name === "process_cpu_user_seconds_total"),
+    "process metrics are exported",
+  );
 
   await withOrg(db.handles.app, orgId, async (trx) => {
-    await app.jobs.enqueueMany(trx, Array.from({ length: 5 }, (_, i) => ({ type: "test-job", payload: { echo: i } })));
+    await app.jobs.enqueueMany(
+      trx,
+      Array.from({ length: 5 }, (_, i) => ({ type: "test-job", payload: { echo: i } })),
+    );
     await app.jobs.enqueue(trx, "test-job", { failOnAttempts: 1 });
     await app.jobs.enqueue(trx, "test-job", { echo: "later" }, { startAfter: 3600 });
   });
   await waitFor("six jobs to complete", async () => {
-    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE name = 'test-job' AND state = 'completed'`.execute(db.handles.owner);
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE name = 'test-job' AND state = 'completed'`.execute(
+      db.handles.owner,
+    );
     return Number(rows[0]!.n) === 6;
   });
 
@@ -69,7 +77,10 @@ t.test("metrics", async (t) => {
     t.equal(value(samples, "job_pickup_latency_seconds_count", { queue: "test-job" }), 7);
     t.equal(value(samples, "jobs_depth", { queue: "test-job", state: "deferred" }), 1, "the deferred job is counted live");
     t.equal(value(samples, "worker_jobs_in_flight", { queue: "test-job" }), 0);
-    t.ok((value(samples, "http_requests_total", { route: "/metrics/prometheus", status: "200" }) ?? 0) >= 1, "HTTP requests are counted by route");
+    t.ok(
+      (value(samples, "http_requests_total", { route: "/metrics/prometheus", status: "200" }) ?? 0) >= 1,
+      "HTTP requests are counted by route",
+    );
   });
 
   await t.test("JSON metrics agree with the database", async (t) => {
@@ -86,8 +97,16 @@ t.test("metrics", async (t) => {
     t.equal(queue.depth.active, count("active"));
     t.equal(queue.throughput["15m"].completed, count("completed"), "completed in 15 min matches completed rows");
     t.equal(queue.throughput["15m"].retried, 1);
-    t.ok(queue.runTimeMs.p50 !== null && queue.runTimeMs.p95 >= queue.runTimeMs.p50, `run time p50 ${queue.runTimeMs.p50} ms, p95 ${queue.runTimeMs.p95} ms`);
-    t.match(body, { service: "gpt-platform-worker", version: /\d+\.\d+\.\d+/, concurrency: { jobConcurrency: 10, fetchLoops: 4 }, workersAlive: 1 });
+    t.ok(
+      queue.runTimeMs.p50 !== null && queue.runTimeMs.p95 >= queue.runTimeMs.p50,
+      `run time p50 ${queue.runTimeMs.p50} ms, p95 ${queue.runTimeMs.p95} ms`,
+    );
+    t.match(body, {
+      service: "gpt-platform-worker",
+      version: /\d+\.\d+\.\d+/,
+      concurrency: { jobConcurrency: 10, fetchLoops: 4 },
+      workersAlive: 1,
+    });
     t.ok(body.uptimeSeconds >= 0);
     const { rows: rollup } = await sql<{ completed: string; retried: string }>`
       SELECT sum(completed_count) AS completed, sum(retried_count) AS retried FROM ops.job_rollup_minute WHERE queue = 'test-job' AND org_id = ${orgId}

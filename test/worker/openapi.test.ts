@@ -6,7 +6,9 @@ import { buildOpenApiDocument } from "../../worker/routes/api-docs.ts";
 function refsIn(value: unknown, path = "#"): { ref: string; at: string }[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => refsIn(v, `${path}/${i}`));
   if (value === null || typeof value !== "object") return [];
-  return Object.entries(value).flatMap(([k, v]) => (k === "$ref" && typeof v === "string" ? [{ ref: v, at: path }] : refsIn(v, `${path}/${k}`)));
+  return Object.entries(value).flatMap(([k, v]) =>
+    k === "$ref" && typeof v === "string" ? [{ ref: v, at: path }] : refsIn(v, `${path}/${k}`),
+  );
 }
 
 /** The object a local JSON pointer names in `document`, or undefined. */

@@ -26,10 +26,14 @@ async function jobState(db: TestDatabase, id: string): Promise<JobRow | undefine
 }
 
 const inState = (db: TestDatabase, id: string, state: string, timeoutMs = 20_000) =>
-  waitFor(`job ${id} in state ${state}`, async () => {
-    const row = await jobState(db, id);
-    return row?.state === state ? row : undefined;
-  }, { timeoutMs });
+  waitFor(
+    `job ${id} in state ${state}`,
+    async () => {
+      const row = await jobState(db, id);
+      return row?.state === state ? row : undefined;
+    },
+    { timeoutMs },
+  );
 
 t.test("a worker killed with SIGKILL mid-job: the job completes on another worker, once", async (t) => {
   const { db, enqueue } = await setup(t);
@@ -47,11 +51,15 @@ t.test("a worker killed with SIGKILL mid-job: the job completes on another worke
   const row = await inState(db, id, "completed", 45_000);
   t.equal(row.output?.attempt, 2, "completed by the second attempt");
   t.equal(row.retry_count, 1);
-  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE id = ${id} OR source_id = ${id}`.execute(db.handles.owner);
+  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE id = ${id} OR source_id = ${id}`.execute(
+    db.handles.owner,
+  );
   t.equal(Number(rows[0]!.n), 1, "one job row, no dead-letter copy: nothing lost, nothing duplicated");
   await second.child.kill("SIGTERM");
   t.equal((await second.exited).code, 0);
-  const { rows: rollup } = await sql<{ completed: string }>`SELECT sum(completed_count) AS completed FROM ops.job_rollup_minute WHERE queue = 'test-job'`.execute(db.handles.owner);
+  const { rows: rollup } = await sql<{
+    completed: string;
+  }>`SELECT sum(completed_count) AS completed FROM ops.job_rollup_minute WHERE queue = 'test-job'`.execute(db.handles.owner);
   t.equal(Number(rollup[0]!.completed), 1, "the result was recorded once");
 });
 
@@ -79,7 +87,9 @@ t.test("SIGTERM drains: running jobs finish, then the process exits 0", async (t
   const row = await jobState(db, id);
   t.equal(row?.state, "completed", "the in-flight job finished before the process exited");
   t.match(worker.output(), /stopping: no new jobs; waiting for running jobs to finish/);
-  const { rows } = await sql<{ stopped: boolean }>`SELECT stopped_at IS NOT NULL AS stopped FROM ops.worker_instances WHERE pid = ${worker.child.pid!}`.execute(db.handles.owner);
+  const { rows } = await sql<{
+    stopped: boolean;
+  }>`SELECT stopped_at IS NOT NULL AS stopped FROM ops.worker_instances WHERE pid = ${worker.child.pid!}`.execute(db.handles.owner);
   t.same(rows, [{ stopped: true }], "the worker marked itself stopped");
 });
 

@@ -28,7 +28,10 @@ export class LatencyHistogram {
 
   observe(queue: string, bucket: number, milliseconds: number): void {
     let series = this.#series.get(queue);
-    if (!series) this.#series.set(queue, (series = { buckets: new Array<number>(LATENCY_BUCKET_COUNT).fill(0), sum: 0, count: 0 }));
+    if (!series) {
+      series = { buckets: new Array<number>(LATENCY_BUCKET_COUNT).fill(0), sum: 0, count: 0 };
+      this.#series.set(queue, series);
+    }
     series.buckets[bucket]!++;
     series.sum += milliseconds / 1000;
     series.count++;

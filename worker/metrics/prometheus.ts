@@ -59,7 +59,12 @@ export function createWorkerMetrics(sources: MetricSources, queues: readonly str
   const metrics: WorkerMetrics = {
     readInFlight: () => new Map(),
     registry,
-    jobsCompleted: new Counter({ name: "jobs_completed_total", help: "Jobs that completed.", labelNames: ["queue"], registers: [registry] }),
+    jobsCompleted: new Counter({
+      name: "jobs_completed_total",
+      help: "Jobs that completed.",
+      labelNames: ["queue"],
+      registers: [registry],
+    }),
     jobsFailed: new Counter({
       name: "jobs_failed_total",
       help: "Jobs that failed for the last time (sent to the dead-letter queue).",

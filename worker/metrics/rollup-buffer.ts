@@ -66,8 +66,8 @@ export class RollupBuffer {
       current.retried += row.retried;
       current.runMsSum += row.runMsSum;
       current.runMsMax = Math.max(current.runMsMax, row.runMsMax);
-      row.runMsBuckets.forEach((n, i) => (current.runMsBuckets[i]! += n));
-      row.pickupMsBuckets.forEach((n, i) => (current.pickupMsBuckets[i]! += n));
+      for (const [i, n] of row.runMsBuckets.entries()) current.runMsBuckets[i]! += n;
+      for (const [i, n] of row.pickupMsBuckets.entries()) current.pickupMsBuckets[i]! += n;
     }
   }
 }

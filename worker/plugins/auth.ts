@@ -27,7 +27,8 @@ export const authPlugin = fp(
     const registry = new ApiTokenRegistry({
       db: app.db.owner,
       url: app.config.DATABASE_URL,
-      onLost: (error) => app.log.warn({ err: error }, "token revocation notices lost; checking tokens against the database until reconnected"),
+      onLost: (error) =>
+        app.log.warn({ err: error }, "token revocation notices lost; checking tokens against the database until reconnected"),
     });
     await registry.start();
     app.addHook("onClose", () => registry.stop());
@@ -41,8 +42,10 @@ export const authPlugin = fp(
         payload = await request.jwtVerify();
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === "FST_JWT_AUTHORIZATION_TOKEN_EXPIRED") throw unauthorized("token_expired", "the API token has expired; create a new one");
-        if (code === "FST_JWT_BAD_REQUEST") throw unauthorized("malformed_authorization", "the Authorization header must be: Bearer <token>");
+        if (code === "FST_JWT_AUTHORIZATION_TOKEN_EXPIRED")
+          throw unauthorized("token_expired", "the API token has expired; create a new one");
+        if (code === "FST_JWT_BAD_REQUEST")
+          throw unauthorized("malformed_authorization", "the Authorization header must be: Bearer <token>");
         throw unauthorized("invalid_token", "the API token is not valid for this service (bad signature, algorithm or audience)");
       }
       const claims = apiTokenClaims.safeParse(payload);

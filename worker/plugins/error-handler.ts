@@ -2,12 +2,7 @@ import type { FastifyError } from "fastify";
 import fp from "fastify-plugin";
 import { BulkEnqueueError } from "../../core/jobs/enqueue.ts";
 import { JobActionError } from "../../core/jobs/job-actions.ts";
-import {
-  IdempotencyConflictError,
-  JobNotQueuedError,
-  PayloadInvalidError,
-  UnknownJobTypeError,
-} from "../../core/jobs/errors.ts";
+import { IdempotencyConflictError, JobNotQueuedError, PayloadInvalidError, UnknownJobTypeError } from "../../core/jobs/errors.ts";
 import { reportError } from "../../core/observability/sentry.ts";
 import { HttpError } from "../http-error.ts";
 
@@ -39,7 +34,9 @@ function fromDomain(error: Error): HttpError | undefined {
 function fromFastify(error: FastifyError, bodyLimit: number | undefined): HttpError | undefined {
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new HttpError(413, "body_too_large", `the request body is larger than the limit of ${bodyLimit ?? "?"} bytes`, { limitBytes: bodyLimit });
+      return new HttpError(413, "body_too_large", `the request body is larger than the limit of ${bodyLimit ?? "?"} bytes`, {
+        limitBytes: bodyLimit,
+      });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new HttpError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json");
   }
@@ -57,8 +54,7 @@ function fromFastify(error: FastifyError, bodyLimit: number | undefined): HttpEr
 export const errorHandlerPlugin = fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      const http =
-        error instanceof HttpError ? error : (fromDomain(error) ?? fromFastify(error, request.routeOptions.bodyLimit));
+      const http = error instanceof HttpError ? error : (fromDomain(error) ?? fromFastify(error, request.routeOptions.bodyLimit));
       if (http) {
         if (http.statusCode === 429 || http.statusCode === 401) request.log.info({ code: http.code }, http.message);
         return reply.code(http.statusCode).headers(http.headers).send(http.body());
@@ -72,7 +68,9 @@ export const errorHandlerPlugin = fp(
       );
     });
     app.setNotFoundHandler((request, reply) => {
-      reply.code(404).send(new HttpError(404, "route_not_found", `no route ${request.method} ${request.url.split("?")[0]}; see GET /api-docs`).body());
+      reply
+        .code(404)
+        .send(new HttpError(404, "route_not_found", `no route ${request.method} ${request.url.split("?")[0]}; see GET /api-docs`).body());
     });
   },
   { name: "error-handler" },

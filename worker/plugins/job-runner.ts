@@ -1,11 +1,7 @@
 import { hostname } from "node:os";
 import fp from "fastify-plugin";
 import { latencyBucket, rollupAdd } from "../../core/jobs/rollups.ts";
-import {
-  workerInstanceRegister,
-  workerInstanceStopped,
-  workerInstanceTouch,
-} from "../../core/jobs/worker-instances.ts";
+import { workerInstanceRegister, workerInstanceStopped, workerInstanceTouch } from "../../core/jobs/worker-instances.ts";
 import { reportError, reportFinalJobFailure } from "../../core/observability/sentry.ts";
 import { createHandlers } from "../handlers/index.ts";
 import { RollupBuffer, type JobOutcome } from "../metrics/rollup-buffer.ts";
@@ -35,7 +31,11 @@ export const jobRunnerPlugin = fp(
     const onOutcome = (outcome: JobOutcome) => {
       let c = counters.get(outcome.queue);
       if (!c) {
-        c = { completed: metrics.jobsCompleted.labels(outcome.queue), failed: metrics.jobsFailed.labels(outcome.queue), retried: metrics.jobsRetried.labels(outcome.queue) };
+        c = {
+          completed: metrics.jobsCompleted.labels(outcome.queue),
+          failed: metrics.jobsFailed.labels(outcome.queue),
+          retried: metrics.jobsRetried.labels(outcome.queue),
+        };
         counters.set(outcome.queue, c);
       }
       c[outcome.status].inc();
@@ -97,11 +97,17 @@ export const jobRunnerPlugin = fp(
     await runner.start();
     app.decorate("runner", { runner, flushRollups });
     metrics.readInFlight = () => runner.inFlightByQueue();
-    app.log.info({ jobTypes: [...handlers.keys()], concurrency: config.JOB_CONCURRENCY, fetchLoops: config.JOB_FETCH_LOOPS }, "job runner started");
+    app.log.info(
+      { jobTypes: [...handlers.keys()], concurrency: config.JOB_CONCURRENCY, fetchLoops: config.JOB_FETCH_LOOPS },
+      "job runner started",
+    );
 
     app.addHook("onClose", async () => {
       for (const timer of timers) clearInterval(timer);
-      app.log.info({ running: runner.inFlight, timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS }, "stopping: no new jobs; waiting for running jobs to finish");
+      app.log.info(
+        { running: runner.inFlight, timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS },
+        "stopping: no new jobs; waiting for running jobs to finish",
+      );
       const { abandoned } = await runner.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (abandoned > 0) {
         app.log.warn({ abandoned }, "shutdown deadline passed: unfinished jobs were handed back to their queues for another worker");

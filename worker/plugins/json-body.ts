@@ -47,9 +47,14 @@ export function parseJsonBody(body: Buffer, contentType: string | undefined): un
   if (text.trim() === "") return undefined;
   const structure = jsonStructureProblem(text, MAX_JSON_DEPTH + ENVELOPE_DEPTH);
   if (structure?.kind === "too_deep") {
-    throw new HttpError(400, "too_deeply_nested", `${structure.path} nests arrays and objects deeper than allowed (a payload may nest ${MAX_JSON_DEPTH} levels)`, {
-      maxDepth: MAX_JSON_DEPTH,
-    });
+    throw new HttpError(
+      400,
+      "too_deeply_nested",
+      `${structure.path} nests arrays and objects deeper than allowed (a payload may nest ${MAX_JSON_DEPTH} levels)`,
+      {
+        maxDepth: MAX_JSON_DEPTH,
+      },
+    );
   }
   let value: unknown;
   try {

@@ -21,7 +21,9 @@ export const rateLimitPlugin = fp(
     if (config.REDIS_URL) {
       redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
       redis.on("error", () => {}); // reported through the fallback below, not once per reconnect attempt
-      await redis.connect().catch((error: Error) => app.log.warn({ err: error }, "Redis is unreachable; rate limits use Postgres until it is back"));
+      await redis
+        .connect()
+        .catch((error: Error) => app.log.warn({ err: error }, "Redis is unreachable; rate limits use Postgres until it is back"));
       let lastWarning = 0;
       store = new FallbackStore(new RedisRateLimitStore(redis), postgres, (error) => {
         if (Date.now() - lastWarning > 60_000) {
@@ -33,7 +35,8 @@ export const rateLimitPlugin = fp(
     app.decorate("limits", {
       limiter: new RateLimiter(store, {
         windowSeconds: 60,
-        onBackgroundError: (error) => app.log.warn({ err: error }, "recording a rate-limit hit failed; the next request will wait for the store"),
+        onBackgroundError: (error) =>
+          app.log.warn({ err: error }, "recording a rate-limit hit failed; the next request will wait for the store"),
       }),
       async ping() {
         if (redis) await redis.ping();

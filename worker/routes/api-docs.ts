@@ -9,7 +9,9 @@ type JsonSchema = Record<string, unknown>;
 function withRefs(value: unknown, rename: (ref: string) => string): unknown {
   if (Array.isArray(value)) return value.map((v) => withRefs(v, rename));
   if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? rename(v) : withRefs(v, rename)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? rename(v) : withRefs(v, rename)]),
+  );
 }
 
 /**
@@ -95,7 +97,10 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
           requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/CreateJob" } } } },
           responses: {
             201: { description: "Enqueued.", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJob" } } } },
-            200: { description: "The idempotency key matched an existing job; its id.", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJob" } } } },
+            200: {
+              description: "The idempotency key matched an existing job; its id.",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJob" } } },
+            },
             400: error(
               "Malformed JSON, invalid UTF-8, nesting deeper than 32 levels in the payload, a repeated key, NUL or unpaired surrogates in a string, " +
                 "unknown job type (knownTypes lists them) or invalid payload (fields names each problem).",
@@ -113,10 +118,21 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
           security: auth,
           requestBody: {
             required: true,
-            content: { "application/json": { schema: { type: "object", required: ["jobs"], properties: { jobs: { type: "array", items: { $ref: "#/components/schemas/CreateJob" }, maxItems: limits.maxBulkJobs } } } } },
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["jobs"],
+                  properties: { jobs: { type: "array", items: { $ref: "#/components/schemas/CreateJob" }, maxItems: limits.maxBulkJobs } },
+                },
+              },
+            },
           },
           responses: {
-            201: { description: "Enqueued; ids in request order.", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJobs" } } } },
+            201: {
+              description: "Enqueued; ids in request order.",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedJobs" } } },
+            },
             400: error("One or more jobs are invalid (jobs lists each by index); nothing was enqueued."),
             413: error("A payload or the body is too large."),
             415: error("The body is not application/json in UTF-8."),
@@ -125,21 +141,68 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
         },
       },
       "/api/jobs/{id}": {
-        get: { summary: "A job's state, attempts, times, output and error", security: auth, parameters: [jobId], responses: { 200: jobResponse, 404: error("No such job in this organisation."), ...commonErrors } },
+        get: {
+          summary: "A job's state, attempts, times, output and error",
+          security: auth,
+          parameters: [jobId],
+          responses: { 200: jobResponse, 404: error("No such job in this organisation."), ...commonErrors },
+        },
       },
       "/api/jobs/{id}/retry": {
-        post: { summary: "Run a failed or cancelled job again", security: auth, parameters: [jobId], responses: { 200: jobResponse, 404: error("No such job in this organisation."), 409: error("The job is not failed or cancelled."), ...commonErrors } },
+        post: {
+          summary: "Run a failed or cancelled job again",
+          security: auth,
+          parameters: [jobId],
+          responses: {
+            200: jobResponse,
+            404: error("No such job in this organisation."),
+            409: error("The job is not failed or cancelled."),
+            ...commonErrors,
+          },
+        },
       },
       "/api/jobs/{id}/cancel": {
-        post: { summary: "Cancel a waiting or running job", security: auth, parameters: [jobId], responses: { 200: jobResponse, 404: error("No such job in this organisation."), 409: error("The job already finished."), ...commonErrors } },
+        post: {
+          summary: "Cancel a waiting or running job",
+          security: auth,
+          parameters: [jobId],
+          responses: {
+            200: jobResponse,
+            404: error("No such job in this organisation."),
+            409: error("The job already finished."),
+            ...commonErrors,
+          },
+        },
       },
       "/api/queues": {
-        get: { summary: "This organisation's jobs per type by state, and the last 24 hours", security: auth, responses: { 200: { description: "Per job type.", content: { "application/json": { schema: { $ref: "#/components/schemas/Queues" } } } }, ...commonErrors } },
+        get: {
+          summary: "This organisation's jobs per type by state, and the last 24 hours",
+          security: auth,
+          responses: {
+            200: { description: "Per job type.", content: { "application/json": { schema: { $ref: "#/components/schemas/Queues" } } } },
+            ...commonErrors,
+          },
+        },
       },
-      "/health": { get: { summary: "Liveness: the process answers and its event loop moves", responses: { 200: { description: "Alive." } } } },
-      "/health/ready": { get: { summary: "Readiness: database, queue engine, migrations, Redis", responses: { 200: { description: "Ready." }, 503: { description: "Not ready; reason says why." } } } },
-      "/metrics": { get: { summary: "Queue depth, throughput and run times as JSON", security: [{ metricsToken: [] }], responses: { 200: { description: "Metrics." } } } },
-      "/metrics/prometheus": { get: { summary: "Prometheus exposition format", security: [{ metricsToken: [] }], responses: { 200: { description: "Metrics." } } } },
+      "/health": {
+        get: { summary: "Liveness: the process answers and its event loop moves", responses: { 200: { description: "Alive." } } },
+      },
+      "/health/ready": {
+        get: {
+          summary: "Readiness: database, queue engine, migrations, Redis",
+          responses: { 200: { description: "Ready." }, 503: { description: "Not ready; reason says why." } },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Queue depth, throughput and run times as JSON",
+          security: [{ metricsToken: [] }],
+          responses: { 200: { description: "Metrics." } },
+        },
+      },
+      "/metrics/prometheus": {
+        get: { summary: "Prometheus exposition format", security: [{ metricsToken: [] }], responses: { 200: { description: "Metrics." } } },
+      },
     },
   };
 }

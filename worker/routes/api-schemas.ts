@@ -4,7 +4,13 @@ import { API_SCOPES } from "../../core/auth/api-token.ts";
 /** Request and response shapes of the jobs API: validation in the routes and the OpenAPI document both come from here. */
 
 const startAfter = z
-  .union([z.iso.datetime({ offset: true }), z.int().min(0).max(365 * 24 * 3600)])
+  .union([
+    z.iso.datetime({ offset: true }),
+    z
+      .int()
+      .min(0)
+      .max(365 * 24 * 3600),
+  ])
   .describe("Do not start before this ISO 8601 time, or this many seconds from now.");
 
 export const createJobBody = z.strictObject({
@@ -27,7 +33,10 @@ export type CreateJobBody = z.output<typeof createJobBody>;
 
 export function bulkCreateJobsBody(maxJobs: number) {
   return z.strictObject({
-    jobs: z.array(createJobBody).min(1, { error: "must contain at least one job" }).max(maxJobs, { error: `may contain at most ${maxJobs} jobs` }),
+    jobs: z
+      .array(createJobBody)
+      .min(1, { error: "must contain at least one job" })
+      .max(maxJobs, { error: `may contain at most ${maxJobs} jobs` }),
   });
 }
 

@@ -48,7 +48,7 @@ export async function jobsRoutes(app: FastifyInstance): Promise<void> {
 
   app.post("/api/jobs/bulk", { onRequest: writing, bodyLimit: config.MAX_BULK_BODY_BYTES }, async (request, reply) => {
     const body = parseRequest(bulkCreateJobsBody(config.MAX_BULK_JOBS), request.body, "body");
-    body.jobs.forEach((job, index) => checkPayloadSize(job.payload, index));
+    for (const [index, job] of body.jobs.entries()) checkPayloadSize(job.payload, index);
     const results = await withOrg(app.db.app, request.auth!.org, (trx) => app.jobs.enqueueMany(trx, body.jobs.map(toEnqueue)));
     return reply.code(201).send({ ids: results.map((r) => r.id) });
   });

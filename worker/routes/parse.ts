@@ -7,7 +7,12 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, wha
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const fields = fieldProblems(result.error.issues, what === "body" ? "" : what);
-  throw new HttpError(400, "invalid_request", `the request ${what} is invalid: ${fields.map((f) => `${f.field || what}: ${f.message}`).join("; ")}`, {
-    fields,
-  });
+  throw new HttpError(
+    400,
+    "invalid_request",
+    `the request ${what} is invalid: ${fields.map((f) => `${f.field || what}: ${f.message}`).join("; ")}`,
+    {
+      fields,
+    },
+  );
 }

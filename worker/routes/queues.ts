@@ -10,10 +10,11 @@ export async function queuesRoutes(app: FastifyInstance): Promise<void> {
   app.get("/api/queues", { onRequest: apiGuard(app, "jobs:read") }, async (request) => {
     const types = jobCatalogue.map((job) => job.name);
     const deadLetterQueues = jobCatalogue.map((job) => job.deadLetterQueue);
-    const [depth, totals] = await withOrg(app.db.app, request.auth!.org, async (trx) => [
-      await queueDepthForOrg(trx, [...types, ...deadLetterQueues]),
-      await rollupTotalsSince(trx, types, 24),
-    ] as const);
+    const [depth, totals] = await withOrg(
+      app.db.app,
+      request.auth!.org,
+      async (trx) => [await queueDepthForOrg(trx, [...types, ...deadLetterQueues]), await rollupTotalsSince(trx, types, 24)] as const,
+    );
     const depthOf = new Map(depth.map((d) => [d.queue, d]));
     return {
       queues: jobCatalogue.map((job, i) => {

@@ -36,7 +36,7 @@ class InFlight {
   }
 
   get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
+    return this.#abortController().signal;
   }
 
   get aborted(): boolean {
@@ -44,7 +44,13 @@ class InFlight {
   }
 
   abort(reason: Error): void {
-    (this.#controller ??= new AbortController()).abort(reason);
+    this.#abortController().abort(reason);
+  }
+
+  /** Made on first use: most jobs never look at their signal. */
+  #abortController(): AbortController {
+    this.#controller ??= new AbortController();
+    return this.#controller;
   }
 }
 
@@ -88,7 +94,9 @@ export class FetchLoop {
   }
 
   start(): void {
-    this.#done = this.#run().catch((error: Error) => this.#o.log.error({ err: error, queue: this.#queue }, "fetch loop stopped unexpectedly"));
+    this.#done = this.#run().catch((error: Error) =>
+      this.#o.log.error({ err: error, queue: this.#queue }, "fetch loop stopped unexpectedly"),
+    );
   }
 
   /** True while the loop waits for work (as opposed to claiming or running a batch). */
@@ -125,15 +133,23 @@ export class FetchLoop {
     if (finished.length > 0) {
       await this.#o.statements.claimAndComplete(
         this.#o.pool,
-        finished.map((f) => ({ id: f.job.id, retry_count: f.job.retry_count, outputJson: f.result!.status === "completed" ? f.result!.output : "null" })),
+        finished.map((f) => ({
+          id: f.job.id,
+          retry_count: f.job.retry_count,
+          outputJson: f.result!.status === "completed" ? f.result!.output : "null",
+        })),
         0,
       );
     }
     if (unfinished.length > 0) {
-      await this.#o.statements.release(this.#o.pool, unfinished.map((f) => f.job), {
-        message: "the worker shut down before this attempt finished; the job went back to its queue",
-        attempt: unfinished[0]!.job.retry_count + 1,
-      });
+      await this.#o.statements.release(
+        this.#o.pool,
+        unfinished.map((f) => f.job),
+        {
+          message: "the worker shut down before this attempt finished; the job went back to its queue",
+          attempt: unfinished[0]!.job.retry_count + 1,
+        },
+      );
     }
     return unfinished.length;
   }
@@ -147,7 +163,11 @@ export class FetchLoop {
       if (limit === 0 && pending.length === 0) return;
       let claimed: ClaimedJob[];
       try {
-        const result = await statements.claimAndComplete(pool, pending.map((p) => p.completion), limit);
+        const result = await statements.claimAndComplete(
+          pool,
+          pending.map((p) => p.completion),
+          limit,
+        );
         claimed = result.claimed;
         for (const p of pending) {
           this.#inFlight.delete(p.completion.id);
@@ -248,10 +268,14 @@ export class FetchLoop {
         const held = batch.filter((b) => this.#inFlight.has(b.job.id) && !b.aborted);
         if (held.length > 0) {
           try {
-            const touched = await this.#o.boss.touch(this.#queue, held.map((b) => ({ id: b.job.id, retryCount: b.job.retry_count })));
+            const touched = await this.#o.boss.touch(
+              this.#queue,
+              held.map((b) => ({ id: b.job.id, retryCount: b.job.retry_count })),
+            );
             // touch() is fenced to our attempts: a job it did not refresh belongs to someone else now.
             const refreshed = new Set((touched as { settled?: string[] }).settled ?? held.map((b) => b.job.id));
-            for (const b of held) if (!refreshed.has(b.job.id)) b.abort(new Error(`job ${b.job.id} is no longer active under this worker's claim`));
+            for (const b of held)
+              if (!refreshed.has(b.job.id)) b.abort(new Error(`job ${b.job.id} is no longer active under this worker's claim`));
           } catch (error) {
             this.#o.log.warn({ err: error, queue: this.#queue }, "heartbeat failed; will try again");
           }
@@ -277,7 +301,10 @@ export class FetchLoop {
       // pg-boss's fail() applies the retry delay and backoff, or moves the job to its dead-letter queue.
       await boss.fail(this.#queue, { id: job.id, retryCount: job.retry_count }, result.output);
     } catch (error) {
-      log.error({ err: error, queue: this.#queue, jobId: job.id }, "could not record a job failure; supervision will retry the job when its claim expires");
+      log.error(
+        { err: error, queue: this.#queue, jobId: job.id },
+        "could not record a job failure; supervision will retry the job when its claim expires",
+      );
       return;
     } finally {
       this.#inFlight.delete(job.id);
@@ -285,8 +312,17 @@ export class FetchLoop {
     this.#o.onOutcome({ ...outcome, status: final ? "failed" : "retried" });
     if (job.group_id) {
       // The attempts timeline; the failure itself is already safe in pg-boss, so losing this row only costs history.
-      const insert = failedAttemptInsert({ orgId: job.group_id, jobId: job.id, attempt, runMs: result.runMs, message: result.error.message, final });
-      await pool.query(insert.text, insert.values).catch((error: Error) => log.warn({ err: error, jobId: job.id }, "could not record the failed attempt's history"));
+      const insert = failedAttemptInsert({
+        orgId: job.group_id,
+        jobId: job.id,
+        attempt,
+        runMs: result.runMs,
+        message: result.error.message,
+        final,
+      });
+      await pool
+        .query(insert.text, insert.values)
+        .catch((error: Error) => log.warn({ err: error, jobId: job.id }, "could not record the failed attempt's history"));
     }
     const fields = { queue: this.#queue, jobId: job.id, orgId: job.group_id, attempt, retryLimit: job.retry_limit };
     if (final) {

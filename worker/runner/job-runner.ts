@@ -100,7 +100,8 @@ export class JobRunner {
       channels: [{ sql: notifyChannelSql() }],
       onNotification: (_channel, queue) => this.#wake(queue),
       onListening: () => this.#wake(null),
-      onLost: (error, retryInMs) => this.#o.log.warn({ err: error, retryInMs }, "job notifications lost; fetch loops poll until the listener reconnects"),
+      onLost: (error, retryInMs) =>
+        this.#o.log.warn({ err: error, retryInMs }, "job notifications lost; fetch loops poll until the listener reconnects"),
     });
     await this.#listener.start();
     this.#o.log.info({ loops: this.#loops.length }, "fetch loops starting");
@@ -139,7 +140,10 @@ export class JobRunner {
     if (!finished) {
       for (const loop of this.#loops) {
         abandoned += await loop.abandon().catch((error: Error) => {
-          this.#o.log.error({ err: error, queue: loop.queue }, "could not hand unfinished jobs back; they return when their heartbeat or expiry lapses");
+          this.#o.log.error(
+            { err: error, queue: loop.queue },
+            "could not hand unfinished jobs back; they return when their heartbeat or expiry lapses",
+          );
           return 0;
         });
       }

@@ -137,9 +137,16 @@ export class QueueStatements {
    * `limit` is the batch size, or 0 to only complete (shutdown): two statements per queue. Returns
    * the claimed jobs and, when some completions did not land (their claim had lapsed), which ones did.
    */
-  async claimAndComplete(pool: pg.Pool, completions: readonly Completion[], limit: number): Promise<{ claimed: ClaimedJob[]; landed: (id: string) => boolean }> {
+  async claimAndComplete(
+    pool: pg.Pool,
+    completions: readonly Completion[],
+    limit: number,
+  ): Promise<{ claimed: ClaimedJob[]; landed: (id: string) => boolean }> {
     let text = this.#claimAndComplete.get(limit);
-    if (text === undefined) this.#claimAndComplete.set(limit, (text = claimAndCompleteSql(this.#table, limit)));
+    if (text === undefined) {
+      text = claimAndCompleteSql(this.#table, limit);
+      this.#claimAndComplete.set(limit, text);
+    }
     const { rows } = await pool.query<ClaimedJob & { completed: number | null }>({
       name: `gpt-claim-complete:${this.#queue}:${limit}`,
       text,

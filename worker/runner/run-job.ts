@@ -26,14 +26,21 @@ export type AttemptResult =
  * psql), run the handler with the job's context, serialise its result. Never throws: a failure
  * comes back as a result, permanent when another attempt cannot help.
  */
-export async function runJob(entry: RegisteredHandler, job: ClaimedJob, signal: () => AbortSignal, deps: RunJobDeps): Promise<AttemptResult> {
+export async function runJob(
+  entry: RegisteredHandler,
+  job: ClaimedJob,
+  signal: () => AbortSignal,
+  deps: RunJobDeps,
+): Promise<AttemptResult> {
   const started = performance.now();
   const queue = entry.type.name;
   const attempt = job.retry_count + 1;
   try {
     const parsed = entry.type.payload.safeParse(job.data);
     if (!parsed.success) {
-      throw new PermanentJobError(`payload does not match the ${queue} schema`, { problems: fieldProblems(parsed.error.issues, "payload") });
+      throw new PermanentJobError(`payload does not match the ${queue} schema`, {
+        problems: fieldProblems(parsed.error.issues, "payload"),
+      });
     }
     const orgId = job.group_id;
     if (!isUuid(orgId)) {
@@ -49,7 +56,8 @@ export async function runJob(entry: RegisteredHandler, job: ClaimedJob, signal: 
         return signal();
       },
       get log() {
-        return (childLog ??= deps.log.child({ queue, jobId: job.id, orgId, attempt }));
+        childLog ??= deps.log.child({ queue, jobId: job.id, orgId, attempt });
+        return childLog;
       },
       withOrg: (work) => withOrg(deps.appDb, orgId, work),
       jobs: deps.jobs,

@@ -10,14 +10,32 @@ export function CsrfInput() {
  * A one-button form that posts an intent (and the id it acts on) with its CSRF token: the shape of
  * every row action. `confirmText` asks first, for what cannot be undone.
  */
-export function IntentButton({ intent, id, label, className, confirmText }: { intent: string; id?: string; label: string; className?: string; confirmText?: string }) {
-  const ask = confirmText ? (event: { preventDefault(): void }) => { if (!confirm(confirmText)) event.preventDefault(); } : undefined;
+export function IntentButton({
+  intent,
+  id,
+  label,
+  className,
+  confirmText,
+}: {
+  intent: string;
+  id?: string;
+  label: string;
+  className?: string;
+  confirmText?: string;
+}) {
+  const ask = confirmText
+    ? (event: { preventDefault(): void }) => {
+        if (!confirm(confirmText)) event.preventDefault();
+      }
+    : undefined;
   return (
     <Form method="post" onSubmit={ask}>
       <CsrfInput />
       <input type="hidden" name="intent" value={intent} />
       {id ? <input type="hidden" name="id" value={id} /> : null}
-      <button type="submit" className={className}>{label}</button>
+      <button type="submit" className={className}>
+        {label}
+      </button>
     </Form>
   );
 }
@@ -42,7 +60,11 @@ export function Field({ name, label, type = "text", defaultValue, error, hint, a
   return (
     <div className="field">
       <label htmlFor={name}>{label}</label>
-      {hint ? <p id={`${name}-hint`} className="hint">{hint}</p> : null}
+      {hint ? (
+        <p id={`${name}-hint`} className="hint">
+          {hint}
+        </p>
+      ) : null}
       <input
         id={name}
         name={name}
@@ -56,7 +78,11 @@ export function Field({ name, label, type = "text", defaultValue, error, hint, a
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy}
       />
-      {error ? <p id={`${name}-error`} className="error" role="alert">{error}</p> : null}
+      {error ? (
+        <p id={`${name}-error`} className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }
@@ -66,13 +92,32 @@ export function TextArea({ name, label, defaultValue, error, hint, rows = 6 }: O
   return (
     <div className="field">
       <label htmlFor={name}>{label}</label>
-      {hint ? <p id={`${name}-hint`} className="hint">{hint}</p> : null}
-      <textarea id={name} name={name} rows={rows} defaultValue={defaultValue} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
-      {error ? <p id={`${name}-error`} className="error" role="alert">{error}</p> : null}
+      {hint ? (
+        <p id={`${name}-hint`} className="hint">
+          {hint}
+        </p>
+      ) : null}
+      <textarea
+        id={name}
+        name={name}
+        rows={rows}
+        defaultValue={defaultValue}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+      />
+      {error ? (
+        <p id={`${name}-error`} className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }
 
 export function FormError({ message }: { message?: string }) {
-  return message ? <p className="error banner" role="alert">{message}</p> : null;
+  return message ? (
+    <p className="error banner" role="alert">
+      {message}
+    </p>
+  ) : null;
 }

@@ -14,15 +14,33 @@ export function ThroughputChart({ points, label, bucket }: { points: Point[]; la
   const failed = points.reduce((sum, p) => sum + p.failed, 0);
   return (
     <figure>
-      <svg className="chart" viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`${label}: ${total} completed, ${failed} failed`}>
+      <svg
+        className="chart"
+        viewBox={`0 0 ${width} ${height}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={`${label}: ${total} completed, ${failed} failed`}
+      >
         {points.map((p, i) => {
           const completedHeight = (p.completed / max) * height;
           const failedHeight = (p.failed / max) * height;
           return (
             <g key={p.at}>
               <title>{`${new Date(p.at).toLocaleString()}${bucket === "hour" ? " (hour)" : ""}: ${p.completed} completed, ${p.failed} failed`}</title>
-              <rect className="completed" x={i * barWidth + 1} y={height - completedHeight} width={Math.max(1, barWidth - 2)} height={completedHeight} />
-              <rect className="failed" x={i * barWidth + 1} y={height - completedHeight - failedHeight} width={Math.max(1, barWidth - 2)} height={failedHeight} />
+              <rect
+                className="completed"
+                x={i * barWidth + 1}
+                y={height - completedHeight}
+                width={Math.max(1, barWidth - 2)}
+                height={completedHeight}
+              />
+              <rect
+                className="failed"
+                x={i * barWidth + 1}
+                y={height - completedHeight - failedHeight}
+                width={Math.max(1, barWidth - 2)}
+                height={failedHeight}
+              />
             </g>
           );
         })}

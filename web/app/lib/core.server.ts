@@ -3,16 +3,50 @@
  * plugin guarantees .server modules never reach the browser bundle, so routes import these from
  * here rather than from core/ directly (types may still come from core/ with `import type`).
  */
-export { acceptInvitationSchema, forgotPasswordSchema, inviteSchema, organisationSchema, resetPasswordSchema, signInSchema, signUpSchema } from "../../../core/accounts/account-schemas.ts";
-export { invitationAccept, invitationByToken, invitationCreate, InvitationInvalidError, invitationRevoke, invitationsList } from "../../../core/accounts/invitations.ts";
+export {
+  acceptInvitationSchema,
+  forgotPasswordSchema,
+  inviteSchema,
+  organisationSchema,
+  resetPasswordSchema,
+  signInSchema,
+  signUpSchema,
+} from "../../../core/accounts/account-schemas.ts";
+export {
+  invitationAccept,
+  invitationByToken,
+  invitationCreate,
+  InvitationInvalidError,
+  invitationRevoke,
+  invitationsList,
+} from "../../../core/accounts/invitations.ts";
 export { LastOwnerError, memberRemove, membersList, OwnerOnlyError } from "../../../core/accounts/members.ts";
-export { passwordResetComplete, passwordResetIsValid, passwordResetRequest, ResetTokenInvalidError } from "../../../core/accounts/password-resets.ts";
+export {
+  passwordResetComplete,
+  passwordResetIsValid,
+  passwordResetRequest,
+  ResetTokenInvalidError,
+} from "../../../core/accounts/password-resets.ts";
 export { needsRehash, verifyPassword } from "../../../core/accounts/passwords.ts";
 export { sessionRevoke, sessionSwitchOrg } from "../../../core/accounts/sessions.ts";
 export { AccountExistsError, membershipsOfUser, normaliseEmail, setPassword, slugFor, userByEmail } from "../../../core/accounts/users.ts";
-export { SignupLinkInvalidError, signupRequestByToken, signupRequestComplete, signupRequestCreate, type SignupRequestInput } from "../../../core/accounts/signup-requests.ts";
+export {
+  SignupLinkInvalidError,
+  signupRequestByToken,
+  signupRequestComplete,
+  signupRequestCreate,
+  type SignupRequestInput,
+} from "../../../core/accounts/signup-requests.ts";
 export { agentSchema } from "../../../core/agents/agent-schema.ts";
-export { agentCreate, agentDelete, agentGet, AgentNameTakenError, agentSetStatus, agentsList, agentUpdate } from "../../../core/agents/agents.ts";
+export {
+  agentCreate,
+  agentDelete,
+  agentGet,
+  AgentNameTakenError,
+  agentSetStatus,
+  agentsList,
+  agentUpdate,
+} from "../../../core/agents/agents.ts";
 export { apiTokenCreate, apiTokenRevoke, apiTokensList } from "../../../core/auth/api-tokens.ts";
 export { isUuid } from "../../../core/db/org-scope.ts";
 export { organisationCreateWithOwner } from "../../../core/accounts/organisations.ts";

@@ -21,7 +21,11 @@ export async function webHealth(): Promise<WebHealth> {
   try {
     platform = await getPlatform();
   } catch {
-    return { ready: false, status: "down", checks: { database: { ok: false, detail: "unreachable (the web app could not start its connections)" } } };
+    return {
+      ready: false,
+      status: "down",
+      checks: { database: { ok: false, detail: "unreachable (the web app could not start its connections)" } },
+    };
   }
   const { db, redis, log } = platform;
   const checks: WebHealth["checks"] = {};
@@ -29,7 +33,10 @@ export async function webHealth(): Promise<WebHealth> {
     await sql`SELECT 1`.execute(db.owner);
     checks.database = { ok: true, detail: "answers" };
     const workers = await workerInstancesAlive(db.owner, WORKER_SILENCE_SECONDS);
-    checks.workers = { ok: workers.length > 0, detail: workers.length > 0 ? `${workers.length} alive` : `none seen in ${WORKER_SILENCE_SECONDS} s: jobs wait until one starts` };
+    checks.workers = {
+      ok: workers.length > 0,
+      detail: workers.length > 0 ? `${workers.length} alive` : `none seen in ${WORKER_SILENCE_SECONDS} s: jobs wait until one starts`,
+    };
   } catch (error) {
     log.warn({ err: error }, "health: database check failed");
     checks.database = { ok: false, detail: "unreachable" };

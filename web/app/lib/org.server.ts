@@ -8,7 +8,10 @@ import { requireOrgSession, type OrgSession } from "./session.server.ts";
  * Runs `work` for the signed-in user inside a transaction scoped to their current organisation:
  * every query in it is limited by row-level security to that organisation's rows.
  */
-export async function inOrg<T>(request: Request, work: (trx: OrgTransaction, session: OrgSession, platform: Platform) => Promise<T>): Promise<T> {
+export async function inOrg<T>(
+  request: Request,
+  work: (trx: OrgTransaction, session: OrgSession, platform: Platform) => Promise<T>,
+): Promise<T> {
   const session = await requireOrgSession(request);
   const platform = await getPlatform();
   return withOrg(platform.db.app, session.org.orgId, (trx) => work(trx, session, platform));

@@ -43,7 +43,10 @@ export function getPlatform(): Promise<Platform> {
   // A failed start (database down) is not cached: the next request tries again.
   platform ??= createPlatform().catch((error: unknown) => {
     platform = undefined;
-    webLog().error({ err: error }, "web: could not connect to the database or the queue; retrying with the next request (check DATABASE_URL and that PostgreSQL is up)");
+    webLog().error(
+      { err: error },
+      "web: could not connect to the database or the queue; retrying with the next request (check DATABASE_URL and that PostgreSQL is up)",
+    );
     throw error;
   });
   return platform;
@@ -53,9 +56,21 @@ async function createPlatform(): Promise<Platform> {
   const config = loadWebConfig(process.env);
   const log = webLog();
   initSentry({ dsn: config.SENTRY_DSN, environment: config.SENTRY_ENVIRONMENT, release: PLATFORM_VERSION, serverName: "web" });
-  const db = connectDatabase({ url: config.DATABASE_URL, appUrl: config.APP_DATABASE_URL, appPassword: config.APP_DATABASE_PASSWORD, maxConnections: config.DATABASE_POOL_MAX, applicationName: "gpt-platform:web" });
+  const db = connectDatabase({
+    url: config.DATABASE_URL,
+    appUrl: config.APP_DATABASE_URL,
+    appPassword: config.APP_DATABASE_PASSWORD,
+    maxConnections: config.DATABASE_POOL_MAX,
+    applicationName: "gpt-platform:web",
+  });
   // The web app sends and retries jobs; it runs none of pg-boss's background duties.
-  const boss = createQueueEngine({ url: config.DATABASE_URL, applicationName: "gpt-platform:web:queue", maxConnections: 4, superviseIntervalSeconds: 60, runsMaintenance: false });
+  const boss = createQueueEngine({
+    url: config.DATABASE_URL,
+    applicationName: "gpt-platform:web:queue",
+    maxConnections: 4,
+    superviseIntervalSeconds: 60,
+    runsMaintenance: false,
+  });
   boss.on("error", (error: Error) => log.error({ err: error }, "queue engine error"));
   await boss.start().catch(async (error: unknown) => {
     await db.close();
@@ -68,8 +83,12 @@ async function createPlatform(): Promise<Platform> {
   if (config.REDIS_URL) {
     redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     redis.on("error", () => {});
-    await redis.connect().catch((error: Error) => log.warn({ err: error }, "Redis is unreachable; sign-in limits use Postgres until it is back"));
-    store = new FallbackStore(new RedisRateLimitStore(redis, "gpt-platform:signin:"), postgres, (error) => log.warn({ err: error }, "Redis rate-limit store failed; using Postgres"));
+    await redis
+      .connect()
+      .catch((error: Error) => log.warn({ err: error }, "Redis is unreachable; sign-in limits use Postgres until it is back"));
+    store = new FallbackStore(new RedisRateLimitStore(redis, "gpt-platform:signin:"), postgres, (error) =>
+      log.warn({ err: error }, "Redis rate-limit store failed; using Postgres"),
+    );
   }
   return {
     config,
@@ -79,7 +98,9 @@ async function createPlatform(): Promise<Platform> {
     signInLimiter: new RateLimiter(store, { windowSeconds: SIGN_IN_WINDOW_SECONDS }),
     redis,
     // Served over https means a real deployment: mail bodies (one-time links) stay out of its logs.
-    mailer: new LogMailer(config.MAIL_FROM, (fields, message) => log.info(fields, message), { includeBody: !config.WEB_PUBLIC_URL.startsWith("https://") }),
+    mailer: new LogMailer(config.MAIL_FROM, (fields, message) => log.info(fields, message), {
+      includeBody: !config.WEB_PUBLIC_URL.startsWith("https://"),
+    }),
     log,
   };
 }

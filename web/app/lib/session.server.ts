@@ -80,6 +80,7 @@ const LOCAL = "http://local.invalid";
  */
 export function safeNext(value: FormDataEntryValue | string | null | undefined): string {
   const next = typeof value === "string" ? value : "";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
   if (!/^\/(?![/\\])[^\s\\\x00-\x1f\x7f]*$/.test(next)) return "/dashboard";
   const url = new URL(next, LOCAL);
   return url.origin === LOCAL ? `${url.pathname}${url.search}${url.hash}` : "/dashboard";

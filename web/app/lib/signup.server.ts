@@ -8,7 +8,10 @@ import { getPlatform } from "./platform.server.ts";
  * the account or a note that the address already has one. `inviteLink` is where an invitee who
  * already has an account goes after signing in.
  */
-export async function requestAccountByMail(input: SignupRequestInput, what: { organisationName: string; inviteLink?: string }): Promise<void> {
+export async function requestAccountByMail(
+  input: SignupRequestInput,
+  what: { organisationName: string; inviteLink?: string },
+): Promise<void> {
   const { config, db, mailer } = await getPlatform();
   const result = await signupRequestCreate(db.owner, input);
   const url = (path: string) => new URL(path, config.WEB_PUBLIC_URL).toString();
@@ -30,7 +33,9 @@ export async function requestAccountByMail(input: SignupRequestInput, what: { or
     subject: "You already have a GPT Agent Platform account",
     text:
       "Someone, perhaps you, asked to create an account with this address, which already has one. Nothing was changed.\n\n" +
-      (what.inviteLink ? `Sign in, then open your invitation again: ${url("/signin")} then ${what.inviteLink}\n` : `Sign in: ${url("/signin")}\n`) +
+      (what.inviteLink
+        ? `Sign in, then open your invitation again: ${url("/signin")} then ${what.inviteLink}\n`
+        : `Sign in: ${url("/signin")}\n`) +
       `Forgot your password? ${url("/forgot-password")}`,
   });
 }

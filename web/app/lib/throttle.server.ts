@@ -12,8 +12,5 @@ export async function throttle(rules: readonly RateLimitRule[], what: string): P
   const refused = decisions.filter((d) => !d.allowed);
   if (refused.length === 0) return;
   const wait = Math.max(...refused.map((d) => d.retryAfterSeconds));
-  throw data(
-    { error: `Too many ${what} attempts. Try again in ${wait} s.` },
-    { status: 429, headers: { "retry-after": String(wait) } },
-  );
+  throw data({ error: `Too many ${what} attempts. Try again in ${wait} s.` }, { status: 429, headers: { "retry-after": String(wait) } });
 }

@@ -40,7 +40,10 @@ export async function action({ request, params }: ActionFunctionArgs) {
       if (!(await agentUpdate(trx, id, parsed.values))) notFound("Agent");
     } catch (error) {
       if (!(error instanceof AgentNameTakenError)) throw error;
-      return data({ fieldErrors: { name: "Another agent already has this name." } as Record<string, string>, saved: null }, { status: 400 });
+      return data(
+        { fieldErrors: { name: "Another agent already has this name." } as Record<string, string>, saved: null },
+        { status: 400 },
+      );
     }
     return { fieldErrors: {} as Record<string, string>, saved: "Saved." };
   });
@@ -53,12 +56,24 @@ export default function AgentDetail() {
   const result = useActionData<typeof action>();
   return (
     <main className="narrow">
-      <p><Link to="/agents">← Agents</Link></p>
-      <h1>{agent.name} <span className="muted">({agent.status})</span></h1>
-      {result?.saved ? <p className="notice" role="status">{result.saved}</p> : null}
+      <p>
+        <Link to="/agents">← Agents</Link>
+      </p>
+      <h1>
+        {agent.name} <span className="muted">({agent.status})</span>
+      </h1>
+      {result?.saved ? (
+        <p className="notice" role="status">
+          {result.saved}
+        </p>
+      ) : null}
       <AgentForm values={agent} errors={result?.fieldErrors ?? {}} submitLabel="Save changes" />
       <h2>Status</h2>
-      <IntentButton intent={agent.status === "active" ? "pause" : "resume"} label={agent.status === "active" ? "Pause agent" : "Resume agent"} className="secondary" />
+      <IntentButton
+        intent={agent.status === "active" ? "pause" : "resume"}
+        label={agent.status === "active" ? "Pause agent" : "Resume agent"}
+        className="secondary"
+      />
       <h2>Delete</h2>
       <IntentButton intent="delete" label="Delete agent" className="danger" confirmText={`Delete ${agent.name}? This cannot be undone.`} />
     </main>

@@ -40,11 +40,20 @@ function age(since: string | Date | null): string {
 }
 
 /** The newest backup and restore drill, in one line; what to do when there is none. */
-function DataProtection({ status }: { status: { lastBackupAt: string | Date | null; lastDrill: { ok: boolean; failure: string | null; rtoSeconds: number | null; finishedAt: string | Date } | null } }) {
+function DataProtection({
+  status,
+}: {
+  status: {
+    lastBackupAt: string | Date | null;
+    lastDrill: { ok: boolean; failure: string | null; rtoSeconds: number | null; finishedAt: string | Date } | null;
+  };
+}) {
   const drill = status.lastDrill;
   return (
     <p className="muted" data-testid="data-protection">
-      {status.lastBackupAt ? `Newest backup: ${age(status.lastBackupAt)} old` : "No backup recorded yet (operators: scripts/backup-database.sh)"}
+      {status.lastBackupAt
+        ? `Newest backup: ${age(status.lastBackupAt)} old`
+        : "No backup recorded yet (operators: scripts/backup-database.sh)"}
       {" · "}
       {!drill
         ? "no restore drill yet (scripts/restore-drill.sh)"
@@ -69,7 +78,12 @@ export default function Dashboard() {
   }, [navigation.state, revalidator]);
 
   const totals = dashboard.queues.reduce(
-    (t, q) => ({ waiting: t.waiting + q.queued + q.retry, active: t.active + q.active, completed: t.completed + q.completed24h, failed: t.failed + q.failed24h }),
+    (t, q) => ({
+      waiting: t.waiting + q.queued + q.retry,
+      active: t.active + q.active,
+      completed: t.completed + q.completed24h,
+      failed: t.failed + q.failed24h,
+    }),
     { waiting: 0, active: 0, completed: 0, failed: 0 },
   );
   return (
@@ -79,11 +93,34 @@ export default function Dashboard() {
         Updated {new Date(dashboard.generatedAt).toLocaleTimeString()} · refreshes every {REFRESH_MS / 1000} s
       </p>
       <div className="cards">
-        <div className="card"><div className="value" data-testid="waiting">{totals.waiting}</div><div className="label">waiting to run</div></div>
-        <div className="card"><div className="value">{totals.active}</div><div className="label">running</div></div>
-        <div className="card"><div className="value" data-testid="completed-24h">{totals.completed}</div><div className="label">completed, 24 h</div></div>
-        <div className="card"><div className="value" data-testid="failed-24h">{totals.failed}</div><div className="label">failed, 24 h</div></div>
-        <div className="card"><div className="value" data-testid="workers">{dashboard.workersAlive}</div><div className="label">workers alive</div></div>
+        <div className="card">
+          <div className="value" data-testid="waiting">
+            {totals.waiting}
+          </div>
+          <div className="label">waiting to run</div>
+        </div>
+        <div className="card">
+          <div className="value">{totals.active}</div>
+          <div className="label">running</div>
+        </div>
+        <div className="card">
+          <div className="value" data-testid="completed-24h">
+            {totals.completed}
+          </div>
+          <div className="label">completed, 24 h</div>
+        </div>
+        <div className="card">
+          <div className="value" data-testid="failed-24h">
+            {totals.failed}
+          </div>
+          <div className="label">failed, 24 h</div>
+        </div>
+        <div className="card">
+          <div className="value" data-testid="workers">
+            {dashboard.workersAlive}
+          </div>
+          <div className="label">workers alive</div>
+        </div>
       </div>
       <DataProtection status={dashboard.dataProtection} />
 
@@ -96,16 +133,30 @@ export default function Dashboard() {
         <table>
           <thead>
             <tr>
-              <th scope="col">Job type</th><th scope="col">Queued</th><th scope="col">Retry</th><th scope="col">Running</th>
-              <th scope="col" className="optional">Deferred</th><th scope="col">Oldest waiting</th>
-              <th scope="col">Failure rate 24 h</th><th scope="col" className="optional">p95 run time</th>
+              <th scope="col">Job type</th>
+              <th scope="col">Queued</th>
+              <th scope="col">Retry</th>
+              <th scope="col">Running</th>
+              <th scope="col" className="optional">
+                Deferred
+              </th>
+              <th scope="col">Oldest waiting</th>
+              <th scope="col">Failure rate 24 h</th>
+              <th scope="col" className="optional">
+                p95 run time
+              </th>
             </tr>
           </thead>
           <tbody>
             {dashboard.queues.map((q) => (
               <tr key={q.type}>
-                <th scope="row"><Link to={`/jobs?type=${q.type}`}>{q.type}</Link></th>
-                <td>{q.queued}</td><td>{q.retry}</td><td>{q.active}</td><td className="optional">{q.deferred}</td>
+                <th scope="row">
+                  <Link to={`/jobs?type=${q.type}`}>{q.type}</Link>
+                </th>
+                <td>{q.queued}</td>
+                <td>{q.retry}</td>
+                <td>{q.active}</td>
+                <td className="optional">{q.deferred}</td>
                 <td>{age(q.oldestWaitingAt ? String(q.oldestWaitingAt) : null)}</td>
                 <td>{q.failureRate24h === null ? "—" : `${(q.failureRate24h * 100).toFixed(1)}%`}</td>
                 <td className="optional">{q.runMsP95 === null ? "—" : `${Math.round(q.runMsP95)} ms`}</td>
@@ -116,26 +167,50 @@ export default function Dashboard() {
       </div>
 
       <h2>Recent failures</h2>
-      {result?.error ? <p className="error banner" role="alert">{result.error}</p> : null}
-      {result?.retried ? <p className="notice" role="status">Retrying: <Link to={`/jobs/${result.retried}`}>job {result.retried}</Link></p> : null}
+      {result?.error ? (
+        <p className="error banner" role="alert">
+          {result.error}
+        </p>
+      ) : null}
+      {result?.retried ? (
+        <p className="notice" role="status">
+          Retrying: <Link to={`/jobs/${result.retried}`}>job {result.retried}</Link>
+        </p>
+      ) : null}
       {dashboard.failures.length === 0 ? (
         <p className="muted">No job has failed for good in the last 30 days.</p>
       ) : (
         <div className="table-wrap">
           <table>
-            <thead><tr><th scope="col">When</th><th scope="col">Job</th><th scope="col">Error</th><th scope="col" className="optional">Attempts</th><th scope="col"><span className="muted">Action</span></th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Job</th>
+                <th scope="col">Error</th>
+                <th scope="col" className="optional">
+                  Attempts
+                </th>
+                <th scope="col">
+                  <span className="muted">Action</span>
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {dashboard.failures.map((f) => (
                 <tr key={f.deadLetterJobId} data-testid="failure">
                   <td>{new Date(f.failedAt).toLocaleString()}</td>
-                  <td><Link to={`/jobs/${f.jobId}`}>{f.type}</Link></td>
+                  <td>
+                    <Link to={`/jobs/${f.jobId}`}>{f.type}</Link>
+                  </td>
                   <td>{f.message}</td>
                   <td className="optional">{f.attempts}</td>
                   <td>
                     <Form method="post">
                       <CsrfInput />
                       <input type="hidden" name="deadLetterJobId" value={f.deadLetterJobId} />
-                      <button type="submit" className="secondary">Retry</button>
+                      <button type="submit" className="secondary">
+                        Retry
+                      </button>
                     </Form>
                   </td>
                 </tr>

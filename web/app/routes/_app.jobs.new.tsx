@@ -30,9 +30,12 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   const v = parsed.values;
   const payload = Object.fromEntries(
-    Object.entries({ echo: v.echo || undefined, delayMs: v.delayMs, failOnAttempts: v.failOnAttempts, failMessage: v.failMessage || undefined }).filter(
-      ([, value]) => value !== undefined,
-    ),
+    Object.entries({
+      echo: v.echo || undefined,
+      delayMs: v.delayMs,
+      failOnAttempts: v.failOnAttempts,
+      failMessage: v.failMessage || undefined,
+    }).filter(([, value]) => value !== undefined),
   );
   try {
     const { id } = await inOrg(request, (trx, _s, platform) => platform.jobs.enqueue(trx, "test-job", payload));
@@ -55,7 +58,15 @@ export default function NewTestJob() {
         <CsrfInput />
         <Field name="echo" label="Text to echo" error={errors.echo} />
         <Field name="delayMs" label="Delay (ms)" type="number" min={0} max={600000} hint="How long the job runs." error={errors.delayMs} />
-        <Field name="failOnAttempts" label="Fail the first N attempts" type="number" min={1} max={1000} hint="3 or more makes it fail for good (2 retries)." error={errors.failOnAttempts} />
+        <Field
+          name="failOnAttempts"
+          label="Fail the first N attempts"
+          type="number"
+          min={1}
+          max={1000}
+          hint="3 or more makes it fail for good (2 retries)."
+          error={errors.failOnAttempts}
+        />
         <Field name="failMessage" label="Failure message" error={errors.failMessage} />
         <button type="submit">Create job</button>
       </Form>

@@ -33,18 +33,26 @@ export default function AppShell() {
           <Form method="post" action="/switch-organisation" className="org-switch">
             <CsrfInput />
             <input type="hidden" name="next" value={location.pathname} />
-            <label htmlFor="orgId" className="muted">Organisation</label>
+            <label htmlFor="orgId" className="muted">
+              Organisation
+            </label>
             <select id="orgId" name="orgId" defaultValue={org.orgId}>
               {memberships.map((m) => (
-                <option key={m.orgId} value={m.orgId}>{m.orgName}</option>
+                <option key={m.orgId} value={m.orgId}>
+                  {m.orgName}
+                </option>
               ))}
             </select>
-            <button type="submit" className="secondary">Switch</button>
+            <button type="submit" className="secondary">
+              Switch
+            </button>
           </Form>
           <Link to="/organisations/new">New organisation</Link>
           <Form method="post" action="/signout">
             <CsrfInput />
-            <button type="submit" className="secondary" title={`Signed in as ${user.email}`}>Sign out</button>
+            <button type="submit" className="secondary" title={`Signed in as ${user.email}`}>
+              Sign out
+            </button>
           </Form>
         </div>
       </header>

@@ -43,7 +43,8 @@ export default function ForgotPassword() {
       <h1>Reset your password</h1>
       {result?.sent ? (
         <p className="notice" role="status">
-          If an account exists for that address, we sent it a link to choose a new password. The link works once, for {RESET_LIFETIME_MINUTES} minutes.
+          If an account exists for that address, we sent it a link to choose a new password. The link works once, for{" "}
+          {RESET_LIFETIME_MINUTES} minutes.
         </p>
       ) : null}
       <Form method="post" noValidate>

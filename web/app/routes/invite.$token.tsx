@@ -1,7 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useParams } from "@remix-run/react";
-import { acceptInvitationSchema, invitationAccept, invitationByToken, InvitationInvalidError, sessionSwitchOrg } from "../lib/core.server.ts";
+import {
+  acceptInvitationSchema,
+  invitationAccept,
+  invitationByToken,
+  InvitationInvalidError,
+  sessionSwitchOrg,
+} from "../lib/core.server.ts";
 import { CsrfInput, Field, FormError } from "../components/forms.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
@@ -50,7 +56,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     );
     return { fieldErrors: {} as Record<string, string>, formError: undefined, sentTo: invitation.email };
   } catch (error) {
-    if (error instanceof InvitationInvalidError) return data({ fieldErrors: {} as Record<string, string>, formError: error.message, sentTo: null }, { status: 400 });
+    if (error instanceof InvitationInvalidError)
+      return data({ fieldErrors: {} as Record<string, string>, formError: error.message, sentTo: null }, { status: 400 });
     throw error;
   }
 }
@@ -81,7 +88,9 @@ export default function Invitation() {
             <button type="submit">Accept and join</button>
           </Form>
         ) : (
-          <p>You are signed in as {signedInAs}. Sign out and sign in as {invitation.email} to accept.</p>
+          <p>
+            You are signed in as {signedInAs}. Sign out and sign in as {invitation.email} to accept.
+          </p>
         )
       ) : result?.sentTo ? (
         <p className="notice" role="status">
@@ -91,14 +100,21 @@ export default function Invitation() {
       ) : (
         <>
           <p>
-            Have an account?{" "}
-            <Link to={`/signin?next=${encodeURIComponent(`/invite/${token}`)}`}>Sign in as {invitation.email}</Link> to accept. New here? Choose
-            a name and password:
+            Have an account? <Link to={`/signin?next=${encodeURIComponent(`/invite/${token}`)}`}>Sign in as {invitation.email}</Link> to
+            accept. New here? Choose a name and password:
           </p>
           <Form method="post" noValidate>
             <CsrfInput />
             <Field name="displayName" label="Your name" autoComplete="name" error={result?.fieldErrors.displayName} required />
-            <Field name="password" label="Choose a password" type="password" autoComplete="new-password" hint="At least 12 characters." error={result?.fieldErrors.password} required />
+            <Field
+              name="password"
+              label="Choose a password"
+              type="password"
+              autoComplete="new-password"
+              hint="At least 12 characters."
+              error={result?.fieldErrors.password}
+              required
+            />
             <button type="submit">Create account and join</button>
           </Form>
         </>

@@ -23,7 +23,9 @@ export async function action({ request }: ActionFunctionArgs) {
   if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   const { db } = await getPlatform();
   const name = parsed.values.organisationName;
-  const org = await db.owner.transaction().execute((trx) => organisationCreateWithOwner(trx, { name, slug: slugFor(name), ownerId: session.user.id }));
+  const org = await db.owner
+    .transaction()
+    .execute((trx) => organisationCreateWithOwner(trx, { name, slug: slugFor(name), ownerId: session.user.id }));
   await sessionSwitchOrg(db.owner, session, org.id);
   throw redirect("/dashboard");
 }

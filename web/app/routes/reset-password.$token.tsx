@@ -35,7 +35,9 @@ export default function ResetPassword() {
     return (
       <main className="narrow">
         <h1>This link no longer works</h1>
-        <p>Reset links work once, for an hour. <Link to="/forgot-password">Ask for a new one</Link>.</p>
+        <p>
+          Reset links work once, for an hour. <Link to="/forgot-password">Ask for a new one</Link>.
+        </p>
       </main>
     );
   }
@@ -45,7 +47,15 @@ export default function ResetPassword() {
       <FormError message={result?.formError} />
       <Form method="post" noValidate>
         <CsrfInput />
-        <Field name="password" label="New password" type="password" autoComplete="new-password" hint="At least 12 characters. You will be signed out everywhere." error={result?.fieldErrors.password} required />
+        <Field
+          name="password"
+          label="New password"
+          type="password"
+          autoComplete="new-password"
+          hint="At least 12 characters. You will be signed out everywhere."
+          error={result?.fieldErrors.password}
+          required
+        />
         <button type="submit">Change password</button>
       </Form>
     </main>

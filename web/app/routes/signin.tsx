@@ -1,7 +1,15 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useSearchParams } from "@remix-run/react";
-import { membershipsOfUser, needsRehash, normaliseEmail, setPassword, signInSchema, userByEmail, verifyPassword } from "../lib/core.server.ts";
+import {
+  membershipsOfUser,
+  needsRehash,
+  normaliseEmail,
+  setPassword,
+  signInSchema,
+  userByEmail,
+  verifyPassword,
+} from "../lib/core.server.ts";
 import { CsrfInput, Field, FormError } from "../components/forms.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
@@ -54,8 +62,23 @@ export default function SignIn() {
       <Form method="post" noValidate>
         <CsrfInput />
         <input type="hidden" name="next" value={params.get("next") ?? ""} />
-        <Field name="email" label="Email" type="email" autoComplete="email" defaultValue={result?.email} error={result?.fieldErrors.email} required />
-        <Field name="password" label="Password" type="password" autoComplete="current-password" error={result?.fieldErrors.password} required />
+        <Field
+          name="email"
+          label="Email"
+          type="email"
+          autoComplete="email"
+          defaultValue={result?.email}
+          error={result?.fieldErrors.email}
+          required
+        />
+        <Field
+          name="password"
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          error={result?.fieldErrors.password}
+          required
+        />
         <button type="submit">Sign in</button>
       </Form>
       <p>

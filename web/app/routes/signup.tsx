@@ -27,7 +27,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { config } = await getPlatform();
   await throttle([{ key: `signup:ip:${context.clientIp}`, limit: config.SIGNIN_ATTEMPTS_PER_IP }], "sign-up");
   const parsed = parseForm(signUpSchema, form, ["displayName", "email", "organisationName", "password"]);
-  const values = { displayName: String(form.get("displayName") ?? ""), email: String(form.get("email") ?? ""), organisationName: String(form.get("organisationName") ?? "") };
+  const values = {
+    displayName: String(form.get("displayName") ?? ""),
+    email: String(form.get("email") ?? ""),
+    organisationName: String(form.get("organisationName") ?? ""),
+  };
   if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, values, sentTo: null }, { status: 400 });
   await requestAccountByMail(parsed.values, { organisationName: parsed.values.organisationName });
   return { fieldErrors: {} as Record<string, string>, values, sentTo: parsed.values.email };
@@ -55,10 +59,40 @@ export default function SignUp() {
       <h1>Create an account</h1>
       <Form method="post" noValidate>
         <CsrfInput />
-        <Field name="displayName" label="Your name" autoComplete="name" defaultValue={result?.values.displayName} error={errors.displayName} required />
-        <Field name="email" label="Email" type="email" autoComplete="email" defaultValue={result?.values.email} error={errors.email} required />
-        <Field name="organisationName" label="Organisation name" hint="You can invite colleagues to it later." defaultValue={result?.values.organisationName} error={errors.organisationName} required />
-        <Field name="password" label="Password" type="password" autoComplete="new-password" hint="At least 12 characters; not one that appears in breached-password lists." error={errors.password} required />
+        <Field
+          name="displayName"
+          label="Your name"
+          autoComplete="name"
+          defaultValue={result?.values.displayName}
+          error={errors.displayName}
+          required
+        />
+        <Field
+          name="email"
+          label="Email"
+          type="email"
+          autoComplete="email"
+          defaultValue={result?.values.email}
+          error={errors.email}
+          required
+        />
+        <Field
+          name="organisationName"
+          label="Organisation name"
+          hint="You can invite colleagues to it later."
+          defaultValue={result?.values.organisationName}
+          error={errors.organisationName}
+          required
+        />
+        <Field
+          name="password"
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          hint="At least 12 characters; not one that appears in breached-password lists."
+          error={errors.password}
+          required
+        />
         <button type="submit">Create account</button>
       </Form>
       <p>

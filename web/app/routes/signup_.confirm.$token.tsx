@@ -1,7 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { AccountExistsError, InvitationInvalidError, SignupLinkInvalidError, signupRequestByToken, signupRequestComplete } from "../lib/core.server.ts";
+import {
+  AccountExistsError,
+  InvitationInvalidError,
+  SignupLinkInvalidError,
+  signupRequestByToken,
+  signupRequestComplete,
+} from "../lib/core.server.ts";
 import { CsrfInput, FormError } from "../components/forms.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
 import { getPlatform } from "../lib/platform.server.ts";
@@ -24,8 +30,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const { user, orgId } = await signupRequestComplete(db.owner, params.token ?? "");
     throw redirect("/dashboard", { headers: await startSession(request, user.id, orgId) });
   } catch (error) {
-    if (error instanceof SignupLinkInvalidError || error instanceof InvitationInvalidError) return data({ formError: error.message }, { status: 400 });
-    if (error instanceof AccountExistsError) return data({ formError: "This address has an account now: sign in with it." }, { status: 400 });
+    if (error instanceof SignupLinkInvalidError || error instanceof InvitationInvalidError)
+      return data({ formError: error.message }, { status: 400 });
+    if (error instanceof AccountExistsError)
+      return data({ formError: "This address has an account now: sign in with it." }, { status: 400 });
     throw error;
   }
 }
@@ -38,8 +46,8 @@ export default function ConfirmSignUp() {
       <main className="narrow">
         <h1>This link no longer works</h1>
         <p>
-          It may have expired or already been used. <Link to="/signup">Start again</Link>, or <Link to="/signin">sign in</Link> if your account
-          exists.
+          It may have expired or already been used. <Link to="/signup">Start again</Link>, or <Link to="/signin">sign in</Link> if your
+          account exists.
         </p>
       </main>
     );
@@ -51,9 +59,13 @@ export default function ConfirmSignUp() {
       <p>
         An account for <strong>{pending.email}</strong> ({pending.displayName}),{" "}
         {pending.joinsByInvitation ? (
-          <>joining <strong>{pending.organisationName}</strong>.</>
+          <>
+            joining <strong>{pending.organisationName}</strong>.
+          </>
         ) : (
-          <>with a new organisation, <strong>{pending.organisationName}</strong>.</>
+          <>
+            with a new organisation, <strong>{pending.organisationName}</strong>.
+          </>
         )}
       </p>
       <Form method="post">
