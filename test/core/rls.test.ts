@@ -108,6 +108,55 @@ t.test("row-level security", async (t) => {
     await t.rejects(sql`UPDATE pgboss.job SET priority = 1`.execute(app), { code: "42501" }, "no updates");
   });
 
+  t.test("app.jobs and app.dead_letters read pg-boss's table under the caller's policy", async (t) => {
+    const { rows: views } = await sql<{ view: string; options: string[] | null }>`
+      SELECT DISTINCT v.oid::regclass::text AS view, v.reloptions AS options
+      FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
+      JOIN pg_rewrite r ON r.ev_class = v.oid JOIN pg_depend d ON d.objid = r.oid
+      WHERE n.nspname = 'app' AND v.relkind = 'v' AND d.refobjid = 'pgboss.job'::regclass
+      ORDER BY 1
+    `.execute(owner);
+    t.same(
+      views.map((v) => v.view),
+      ["app.dead_letters", "app.jobs"],
+      "the app views over pg-boss's table",
+    );
+    for (const view of views) t.ok(view.options?.includes("security_invoker=true"), `${view.view} runs with the caller's rights`);
+    const { rows: policies } = await sql<{ rls: boolean; policies: string[] }>`
+      SELECT c.relrowsecurity AS rls, array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
+      FROM pg_class c WHERE c.oid = 'pgboss.job'::regclass
+    `.execute(owner);
+    t.same(policies[0], { rls: true, policies: ["tenant_rows"] }, "row-level security is on, with the tenant policy only");
+  });
+
+  t.test("every release puts row-level security back on pg-boss's table, or stops", async (t) => {
+    await sql`ALTER TABLE pgboss.job DISABLE ROW LEVEL SECURITY`.execute(owner);
+    await sql`SELECT ops.enforce_database_privileges()`.execute(owner);
+    const { rows } = await sql<{ rls: boolean }>`SELECT relrowsecurity AS rls FROM pg_class WHERE oid = 'pgboss.job'::regclass`.execute(
+      owner,
+    );
+    t.same(rows, [{ rls: true }], "switched back on");
+    const rollBack = new Error("roll back");
+    await owner
+      .transaction()
+      .execute(async (trx) => {
+        await sql`DROP POLICY tenant_rows ON pgboss.job`.execute(trx);
+        await t.rejects(
+          sql`SELECT ops.enforce_database_privileges()`.execute(trx),
+          /pgboss\.job has lost its tenant_rows policy/,
+          "a missing policy stops the release",
+        );
+        throw rollBack;
+      })
+      .catch((error: unknown) => {
+        if (error !== rollBack) throw error;
+      });
+    const { rows: after } = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM pg_policy WHERE polrelid = 'pgboss.job'::regclass`.execute(owner);
+    t.same(after, [{ n: 1 }], "(the policy was dropped only inside the rolled-back transaction)");
+  });
+
   t.test("the organisation setting ends with its transaction", async (t) => {
     await withOrg(app, orgA, async () => {});
     const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM app.organisations`.execute(app);

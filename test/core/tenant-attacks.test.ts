@@ -156,7 +156,7 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       SELECT format('%I.%I', n.nspname, c.relname) AS name, array_agg(format('%I', a.attname) ORDER BY a.attnum) AS columns
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-        AND has_column_privilege(c.oid, a.attnum, 'SELECT')
+        AND has_column_privilege(c.oid, a.attnum, 'SELECT') AND has_schema_privilege(n.oid, 'USAGE')
       GROUP BY 1 ORDER BY 1`);
     const readable = relations.map((r) => r.name as string);
     t.ok(readable.includes("app.jobs") && readable.includes("app.users"), `readable: ${readable.join(", ")}`);
@@ -253,6 +253,8 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       ["an expired scope", `v1.${keyId}.${orgA}.1000.${signature}`],
       ["a bare organisation id", orgB],
       ["a malformed scope", `v1.${keyId}.${orgB}`],
+      ["a valid scope with a part added", `${scopeA}.${orgB}`],
+      ["a valid scope with a line added", `${scopeA}\n${orgB}`],
     ] as const) {
       const result = await session.attempt("SELECT count(*) AS n FROM app.jobs", [], forged);
       t.equal(result.error?.code, "42501", `${what}: refused (${result.error?.message ?? "accepted!"})`);
