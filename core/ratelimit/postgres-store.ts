@@ -16,17 +16,17 @@ export class PostgresRateLimitStore implements RateLimitStore {
   }
 
   async hit(keys: readonly string[], windowSeconds: number): Promise<WindowCount[]> {
-    const { rows } = await sql<{ key: string; hits: number; seconds_left: number }>`
+    const { rows } = await sql<{ key: string; hits: number; seconds_left: number; window_start: number }>`
       INSERT INTO ops.rate_limit_windows AS w (key, window_start, hits)
       SELECT k, to_timestamp(floor(extract(epoch FROM clock_timestamp()) / ${windowSeconds}) * ${windowSeconds}), 1
       FROM unnest(${[...keys]}::text[]) AS k
       ON CONFLICT (key) DO UPDATE
         SET hits = CASE WHEN w.window_start = excluded.window_start THEN w.hits + 1 ELSE 1 END,
             window_start = excluded.window_start
-      RETURNING key, hits,
+      RETURNING key, hits, extract(epoch FROM w.window_start)::float8 AS window_start,
         greatest(1, ceil(extract(epoch FROM w.window_start + make_interval(secs => ${windowSeconds}) - clock_timestamp())))::int AS seconds_left
     `.execute(this.#db);
-    const byKey = new Map(rows.map((r) => [r.key, { hits: r.hits, secondsLeft: r.seconds_left }]));
+    const byKey = new Map(rows.map((r) => [r.key, { hits: r.hits, secondsLeft: r.seconds_left, windowStart: r.window_start }]));
     return keys.map((key) => byKey.get(key)!);
   }
 

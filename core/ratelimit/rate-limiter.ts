@@ -8,6 +8,8 @@ export interface WindowCount {
   hits: number;
   /** Whole seconds until the current window ends (at least 1). */
   secondsLeft: number;
+  /** Epoch seconds at which the counted window began: windows are aligned to multiples of their length. */
+  windowStart: number;
 }
 
 export interface RateLimitStore {
@@ -31,10 +33,15 @@ export interface RateLimitDecision {
 }
 
 interface KnownWindow {
-  /** Epoch ms when the key's current window ends. */
-  endsAt: number;
+  /** Epoch seconds at which the window these hits belong to began. */
+  windowStart: number;
   /** Hits the store reported, plus the requests admitted since without waiting for it. */
   hits: number;
+}
+
+/** The start (epoch seconds) of the window `nowMs` falls in; both stores align windows the same way. */
+export function windowStartAt(nowMs: number, windowSeconds: number): number {
+  return Math.floor(nowMs / 1000 / windowSeconds) * windowSeconds;
 }
 
 export class RateLimiter {
@@ -63,11 +70,11 @@ export class RateLimiter {
    * and every key's hot counter row is not a queue that each request waits in.
    */
   async check(rules: readonly RateLimitRule[]): Promise<RateLimitDecision[]> {
-    const now = Date.now();
-    const known = rules.map((rule) => this.#known.get(rule.key));
+    const current = windowStartAt(Date.now(), this.windowSeconds);
+    const known = rules.map((rule) => this.#currentWindow(rule.key, current));
     const comfortable = rules.every((rule, i) => {
       const k = known[i];
-      return k !== undefined && k.endsAt > now + 1000 && rule.limit - k.hits > Math.max(2, Math.ceil(rule.limit * 0.1));
+      return k !== undefined && rule.limit - k.hits > Math.max(2, Math.ceil(rule.limit * 0.1));
     });
     if (!comfortable) {
       // Counts still in flight from requests admitted in the background must land first, or this
@@ -85,20 +92,34 @@ export class RateLimiter {
     });
   }
 
+  /**
+   * What this process knows of `key`'s hits in the window starting at `current`. A known key whose
+   * window has ended starts the new one at zero: a new window only ever allows more, and the margin
+   * near the limit covers other processes' hits this one has not heard of yet, as it does mid-window.
+   * (Requiring a fresh count from the store instead made every request of a window's last moments
+   * wait for it at once, all on the same counter rows: the API's p99 stalls of issue 10.)
+   */
+  #currentWindow(key: string, current: number): KnownWindow | undefined {
+    const k = this.#known.get(key);
+    if (k === undefined || k.windowStart >= current) return k;
+    const rolled = { windowStart: current, hits: 0 };
+    this.#known.set(key, rolled);
+    return rolled;
+  }
+
   async #count(rules: readonly RateLimitRule[]): Promise<WindowCount[]> {
     const keys = rules.map((r) => r.key);
     try {
       const counts = await this.#store.hit(keys, this.windowSeconds);
-      const now = Date.now();
       counts.forEach((count, i) => {
-        const endsAt = now + count.secondsLeft * 1000;
         const previous = this.#known.get(keys[i]!);
-        // Background counts return out of order: within the same window, never lower the estimate
-        // below what this process has already admitted.
-        const sameWindow = previous !== undefined && Math.abs(previous.endsAt - endsAt) < 1500;
-        this.#known.set(keys[i]!, { endsAt, hits: sameWindow ? Math.max(previous.hits, count.hits) : count.hits });
+        // Background counts return out of order: an answer about an earlier window is stale, and
+        // within the same window the estimate never drops below what this process has admitted.
+        if (previous !== undefined && previous.windowStart > count.windowStart) return;
+        const sameWindow = previous !== undefined && previous.windowStart === count.windowStart;
+        this.#known.set(keys[i]!, { windowStart: count.windowStart, hits: sameWindow ? Math.max(previous.hits, count.hits) : count.hits });
       });
-      if (this.#known.size > 10_000) this.#forgetEnded(now);
+      if (this.#known.size > 10_000) this.#forgetEnded(windowStartAt(Date.now(), this.windowSeconds));
       return counts;
     } catch (error) {
       for (const key of keys) this.#known.delete(key);
@@ -120,8 +141,8 @@ export class RateLimiter {
     });
   }
 
-  #forgetEnded(now: number): void {
-    for (const [key, window] of this.#known) if (window.endsAt <= now) this.#known.delete(key);
+  #forgetEnded(current: number): void {
+    for (const [key, window] of this.#known) if (window.windowStart < current) this.#known.delete(key);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { RateLimitStore, WindowCount } from "./rate-limiter.ts";
+import { windowStartAt, type RateLimitStore, type WindowCount } from "./rate-limiter.ts";
 
 /** Counters as Redis keys that expire with their window: one pipelined round trip per request. */
 export class RedisRateLimitStore implements RateLimitStore {
@@ -13,8 +13,9 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async hit(keys: readonly string[], windowSeconds: number): Promise<WindowCount[]> {
-    const nowSeconds = Date.now() / 1000;
-    const windowStart = Math.floor(nowSeconds / windowSeconds) * windowSeconds;
+    const now = Date.now();
+    const nowSeconds = now / 1000;
+    const windowStart = windowStartAt(now, windowSeconds);
     const secondsLeft = Math.max(1, Math.ceil(windowStart + windowSeconds - nowSeconds));
     const transaction = this.#redis.multi();
     for (const key of keys) {
@@ -26,7 +27,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     return keys.map((_, i) => {
       const [error, hits] = results[i * 2]!;
       if (error) throw error;
-      return { hits: Number(hits), secondsLeft };
+      return { hits: Number(hits), secondsLeft, windowStart };
     });
   }
 }

@@ -93,3 +93,39 @@ t.test("well inside a budget requests do not wait for the store, yet every hit i
     .then((r) => ({ rows: r }));
   t.equal(rows[0]!.hits, 31, "the store counted all of them");
 });
+
+t.test("the end of a window does not make requests wait for the store", async (t) => {
+  const db = await createTestDatabase(t);
+  const store = new PostgresRateLimitStore(db.handles.owner);
+  const STORE_DELAY_MS = 80;
+  const slow: RateLimitStore = {
+    kind: "slow",
+    hit: async (keys, window) => {
+      await new Promise((r) => setTimeout(r, STORE_DELAY_MS));
+      return store.hit(keys, window);
+    },
+  };
+  // Two-second windows: about 4.5 s of requests cross two window ends.
+  const limiter = new RateLimiter(slow, { windowSeconds: 2 });
+  const waited: number[] = [];
+  const until = Date.now() + 4500;
+  let requests = 0;
+  let refused = 0;
+  while (Date.now() < until) {
+    const started = performance.now();
+    const [decision] = await limiter.check([{ key: "edges", limit: 100_000 }]);
+    if (!decision!.allowed) refused++;
+    if (performance.now() - started >= STORE_DELAY_MS - 20) waited.push(requests);
+    requests++;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.ok(requests > 100, `${requests} requests`);
+  t.equal(refused, 0, "all allowed");
+  t.same(waited, [0], "only the first request (an unknown key) waited for the store's count");
+  const { hits } = await db.handles.owner
+    .selectFrom("ops.rate_limit_windows")
+    .select("hits")
+    .where("key", "=", "edges")
+    .executeTakeFirstOrThrow();
+  t.ok(hits > 0 && hits < requests, `the store counts the current window only (${hits} of ${requests})`);
+});
