@@ -46,7 +46,9 @@ const CHUNK = 1000;
 const RAW_QUEUE = "bench-raw";
 const PLATFORM_QUEUE = "test-job";
 const JWT_SECRET = randomBytes(32).toString("hex");
+/** API p99 floor (issue 10): at most 10 ms, or 1.5 x raw pg-boss's p99 in the same run when that is larger. */
 const FLOOR_P99_MS = 10;
+const FLOOR_P99_RAW_RATIO = 1.5;
 
 const log = (line: string) => console.log(`bench: ${line}`);
 /** The workload's payload on both sides: test-job's `echo` carrying {i, s: 64 x 'x'}. */
@@ -323,7 +325,7 @@ await runTool("bench", async () => {
               Object.entries(process.env).flatMap(([key, value]) => (key.startsWith("BENCH_WORKER_") ? [[key.slice(13), value]] : [])),
             ),
           },
-          (line) => (line.includes('"msg":"fetch loops starting"') ? Date.parse(JSON.parse(line).time) : undefined),
+          (line) => (line.includes('"msg":"job runners starting"') ? Date.parse(JSON.parse(line).time) : undefined),
         ).then(async (started) => {
           // The jobs API answers once the whole service is up.
           for (
@@ -415,9 +417,10 @@ function report(drainResults: Record<"platform" | "raw", DrainResult[]>, latency
   // The drain floor compares like with like: the platform's median against raw pg-boss's median,
   // raw pg-boss running its best configuration (the notes' tuning). The ratio to raw's single best
   // round is reported too: with this machine's ±8% spread between rounds it is the pessimistic view.
+  const p99Floor = round2(Math.max(FLOOR_P99_MS, FLOOR_P99_RAW_RATIO * latency.raw.p99));
   const floors = {
     drainAtLeastRaw: platformDrain >= rawDrain,
-    p99AtMost10ms: latency.platform.p99 <= FLOOR_P99_MS,
+    p99WithinFloor: latency.platform.p99 <= p99Floor,
   };
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT_DIR }).toString().trim();
   const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT_DIR }).toString().trim() !== "";
@@ -458,7 +461,7 @@ latency p50           ${pad(result.latency.platform.p50)} ms      ${pad(result.l
 latency p95           ${pad(result.latency.platform.p95)} ms      ${pad(result.latency.raw.p95)} ms      ${round2(latency.platform.p95 / latency.raw.p95)}
 latency p99           ${pad(result.latency.platform.p99)} ms      ${pad(result.latency.raw.p99)} ms      ${result.latency.p99Ratio}
 
-floors: drain median >= raw pg-boss median (tuned batch 200, two loops): ${floors.drainAtLeastRaw ? "yes" : "NO"} (ratio to raw's best round: ${result.drain.ratioToRawBest}); p99 <= ${FLOOR_P99_MS} ms at ${RATE} jobs/s: ${floors.p99AtMost10ms ? "yes" : "NO"}
+floors: drain median >= raw pg-boss median (tuned batch 200, two loops): ${floors.drainAtLeastRaw ? "yes" : "NO"} (ratio to raw's best round: ${result.drain.ratioToRawBest}); p99 <= ${p99Floor} ms (${FLOOR_P99_MS} ms or ${FLOOR_P99_RAW_RATIO} x raw's p99) at ${RATE} jobs/s: ${floors.p99WithinFloor ? "yes" : "NO"}
 appended to bench/results.jsonl (commit ${result.commit})`);
   return Object.values(floors).every(Boolean);
 }

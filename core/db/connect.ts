@@ -37,11 +37,15 @@ export interface ConnectOptions {
   appPassword?: string;
   /** Connections for the app pool; the owner pool gets a small fixed share. */
   maxConnections: number;
+  /** App connections kept open however idle the process is (a new one is slow at first: core/jobs/warm-up.ts). */
+  minConnections?: number;
   applicationName: string;
 }
 
 export interface PoolOptions {
   max: number;
+  /** Connections the pool keeps when idle (0 by default: all close after 30 s idle). */
+  min?: number;
   applicationName: string;
   /** Planner or session settings for every connection, e.g. { enable_seqscan: "off" }. */
   settings?: Record<string, string>;
@@ -55,6 +59,7 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
+    min: options.min ?? 0,
     application_name: options.applicationName,
     options: startup || undefined,
     idleTimeoutMillis: 30_000,
@@ -80,6 +85,7 @@ export function connectDatabase(options: ConnectOptions): DatabaseHandles {
   // stronger session user to SET ROLE back to.
   const appPool = createPool(options.appUrl ?? appDatabaseUrl(options.url, options.appPassword), {
     max: options.maxConnections,
+    min: Math.min(options.minConnections ?? 0, options.maxConnections),
     applicationName: `${options.applicationName}:app`,
   });
   const ownerPool = createPool(options.url, { max: 4, applicationName: `${options.applicationName}:owner` });

@@ -35,8 +35,8 @@ export interface QueueSettings {
 
 export interface WorkerSettings {
   /**
-   * Jobs fetched per round trip. Large for short jobs (throughput), small for long ones: a fetched
-   * job counts toward its expiry while it waits for a free handler slot.
+   * Most jobs one claim may take. The runner claims fewer when the type's jobs are slow: only
+   * the free handler slots plus what they will start within about 100 ms (worker/runner/claim-sizing.ts).
    */
   batchSize: number;
 }

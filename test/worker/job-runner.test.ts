@@ -54,11 +54,13 @@ t.test("the worker runs jobs end to end", async (t) => {
     const payload = { echo: { hello: "world" } };
     const id = await enqueue(payload);
     const row = await finished(db, id, "completed");
-    t.same(row.output, {
+    const { startedAt, finishedAt, ...output } = row.output as { startedAt: number; finishedAt: number };
+    t.same(output, {
       echo: { hello: "world" },
       sha256: createHash("sha256").update(JSON.stringify(payload)).digest("hex"),
       attempt: 1,
     });
+    t.ok(startedAt <= finishedAt && finishedAt <= Date.now(), "with when its handler ran");
     t.equal(row.retry_count, 0, "first attempt");
   });
 

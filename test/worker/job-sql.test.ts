@@ -88,6 +88,33 @@ t.test("the runner's statements keep pg-boss's job model", async (t) => {
       t.equal(second.retry_count, first.retry_count + 1, "the next claim counts an attempt");
       const late = await statements.claimAndComplete(pool, [{ id, retry_count: first.retry_count, outputJson: '"late"' }], 0);
       t.notOk(late.landed(id), "the released worker's late result cannot land");
+      await statements.claimAndComplete(pool, [{ id, retry_count: second.retry_count, outputJson: "null" }], 0);
+    });
+
+    await t.test("unclaim puts a job back as if it had not been claimed: no attempt spent", async (t) => {
+      const id = await send("unclaimed");
+      const first = (await statements.claimAndComplete(pool, [], 10)).claimed.find((c) => c.id === id)!;
+      t.equal(first.fresh, true, "a job that never ran is claimed fresh");
+      t.equal(await statements.unclaim(pool, [first]), 1);
+      const { rows: fresh } = await pool.query("SELECT state, started_on, retry_count FROM pgboss.job WHERE id = $1", [id]);
+      t.same(fresh, [{ state: "created", started_on: null, retry_count: 0 }], "created again, never started");
+
+      const second = (await statements.claimAndComplete(pool, [], 10)).claimed.find((c) => c.id === id)!;
+      await statements.release(pool, [second], { message: "shutting down" });
+      const third = (await statements.claimAndComplete(pool, [], 10)).claimed.find((c) => c.id === id)!;
+      t.equal(third.retry_count, 1, "after a real attempt, the next claim counts a retry");
+      t.equal(third.fresh, false);
+      t.equal(await statements.unclaim(pool, [third], 30), 1);
+      const { rows: waiting } = await pool.query(
+        "SELECT state, retry_count, start_after > now() + interval '25 seconds' AS later FROM pgboss.job WHERE id = $1",
+        [id],
+      );
+      t.same(waiting, [{ state: "retry", retry_count: 0, later: true }], "back to retry with the count it had, due when asked");
+      t.equal(await statements.unclaim(pool, [third]), 0, "an unclaim is fenced to the claim: a second one changes nothing");
+      await pool.query("UPDATE pgboss.job SET start_after = now() WHERE id = $1", [id]);
+      const fourth = (await statements.claimAndComplete(pool, [], 10)).claimed.find((c) => c.id === id)!;
+      t.equal(fourth.retry_count, 1, "the unclaimed claim's attempt is counted once, by the claim that runs it");
+      await statements.claimAndComplete(pool, [{ id, retry_count: 1, outputJson: "null" }], 0);
     });
   });
 });

@@ -10,6 +10,7 @@ export interface TestJobOptions {
 
 export function createTestJobHandler(options: TestJobOptions): JobHandler<typeof testJob> {
   return async (payload, context) => {
+    const startedAt = Date.now();
     const { attempt } = context;
     if (payload.crashOnAttempts !== undefined && attempt <= payload.crashOnAttempts) {
       if (!options.crashEnabled) {
@@ -29,6 +30,9 @@ export function createTestJobHandler(options: TestJobOptions): JobHandler<typeof
       echo: payload.echo,
       sha256: createHash("sha256").update(JSON.stringify(payload)).digest("hex"),
       attempt,
+      // For measuring the runner from outside: handlers at once, and the delay from a handler's end to its completed state.
+      startedAt,
+      finishedAt: Date.now(),
     };
   };
 }

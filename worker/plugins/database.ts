@@ -1,5 +1,6 @@
 import fp from "fastify-plugin";
 import { connectDatabase } from "../../core/db/connect.ts";
+import { WARM_APP_CONNECTIONS } from "../../core/jobs/warm-up.ts";
 
 /** Opens the app (RLS) and owner pools; closes them last, after jobs and requests have drained. */
 export const databasePlugin = fp(
@@ -9,6 +10,7 @@ export const databasePlugin = fp(
       appUrl: app.config.APP_DATABASE_URL,
       appPassword: app.config.APP_DATABASE_PASSWORD,
       maxConnections: app.config.DATABASE_POOL_MAX,
+      minConnections: WARM_APP_CONNECTIONS,
       applicationName: "gpt-platform:worker",
     });
     app.decorate("db", db);

@@ -54,7 +54,7 @@ export const jobRunnerPlugin = fp(
       jobs: app.jobs,
       handlers,
       concurrency: config.JOB_CONCURRENCY,
-      fetchLoops: config.JOB_FETCH_LOOPS,
+      claimsAtOnce: config.JOB_FETCH_LOOPS,
       pollIntervalSeconds: config.JOB_POLL_INTERVAL_SECONDS,
       log: app.log,
       onOutcome,

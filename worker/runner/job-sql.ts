@@ -29,6 +29,8 @@ export interface ClaimedJob {
   heartbeat_seconds: number | null;
   /** From when the job could start (start_after) to this claim, by the database clock. */
   pickup_ms: number;
+  /** No attempt had started before this claim: handing it back unrun restores state 'created'. */
+  fresh: boolean;
 }
 
 export interface Completion {
@@ -66,7 +68,7 @@ export function claimAndCompleteSql(table: string, limit: number): string {
       RETURNING j.id
     ),
     next AS (
-      SELECT j.id FROM ${S}.${table} j
+      SELECT j.id, j.started_on IS NULL AS fresh FROM ${S}.${table} j
       WHERE j.name = $1 AND j.state < 'active' AND NOT j.blocked AND j.start_after <= ${S}.job_now()
       ORDER BY j.priority DESC, j.created_on
       LIMIT ${limit}
@@ -81,11 +83,11 @@ export function claimAndCompleteSql(table: string, limit: number): string {
       FROM next
       WHERE j.name = $1 AND j.id = next.id
       RETURNING j.id, j.data, j.retry_count, j.retry_limit, j.group_id, j.expire_seconds, j.heartbeat_seconds,
-        extract(epoch FROM ${S}.job_now() - j.start_after) * 1000 AS pickup_ms
+        extract(epoch FROM ${S}.job_now() - j.start_after) * 1000 AS pickup_ms, next.fresh
     )
-    SELECT id, data, retry_count, retry_limit, group_id, expire_seconds, heartbeat_seconds, pickup_ms, NULL::int AS completed FROM claimed
+    SELECT id, data, retry_count, retry_limit, group_id, expire_seconds, heartbeat_seconds, pickup_ms, fresh, NULL::int AS completed FROM claimed
     UNION ALL
-    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)::int FROM done
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)::int FROM done
   `;
 }
 
@@ -108,6 +110,29 @@ function releaseSql(table: string): string {
 }
 
 /**
+ * Puts claimed jobs back to waiting as if the claim had not happened, due in $4 seconds: a fresh
+ * job is 'created' again with no start; one that ran before is 'retry' with the attempt count it
+ * had, so its next claim counts the same attempt again. For jobs that were claimed but never
+ * started (a stopping worker's prefetched jobs) and for jobs that snooze: neither spends an attempt.
+ */
+function unclaimSql(table: string): string {
+  return `
+    WITH unclaimed AS (
+      UPDATE ${S}.${table} j SET
+        state = CASE WHEN a.fresh THEN 'created' ELSE 'retry' END::${S}.job_state,
+        started_on = CASE WHEN a.fresh THEN NULL ELSE j.started_on END,
+        retry_count = CASE WHEN a.fresh THEN j.retry_count ELSE j.retry_count - 1 END,
+        heartbeat_on = NULL,
+        start_after = ${S}.job_now() + make_interval(secs => $5)
+      FROM unnest($2::uuid[], $3::int[], $4::bool[]) AS a (id, retry_count, fresh)
+      WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count
+      RETURNING j.id
+    )
+    SELECT count(*)::int AS unclaimed, pg_notify(${notifyChannelSql()}, $1) IS NULL AS notified FROM unclaimed
+  `;
+}
+
+/**
  * A failure that retrying cannot fix: with its retry limit lowered to the attempts made, pg-boss's
  * fail() treats it as final and moves it to the dead-letter queue.
  */
@@ -124,12 +149,14 @@ export class QueueStatements {
   readonly #table: string;
   readonly #claimAndComplete = new Map<number, string>();
   readonly #release: string;
+  readonly #unclaim: string;
   readonly #exhaustRetries: string;
 
   constructor(queue: string, table: string) {
     this.#queue = queue;
     this.#table = table;
     this.#release = releaseSql(table);
+    this.#unclaim = unclaimSql(table);
     this.#exhaustRetries = exhaustRetriesSql(table);
   }
 
@@ -171,6 +198,16 @@ export class QueueStatements {
       values: [this.#queue, jobs.map((j) => j.id), jobs.map((j) => j.retry_count), JSON.stringify(reason)],
     });
     return rows[0]?.released ?? 0;
+  }
+
+  /** Returns how many of `jobs` were still this worker's to hand back. */
+  async unclaim(pool: pg.Pool, jobs: readonly Pick<ClaimedJob, "id" | "retry_count" | "fresh">[], delaySeconds = 0): Promise<number> {
+    const { rows } = await pool.query<{ unclaimed: number }>({
+      name: `gpt-unclaim:${this.#queue}`,
+      text: this.#unclaim,
+      values: [this.#queue, jobs.map((j) => j.id), jobs.map((j) => j.retry_count), jobs.map((j) => j.fresh), delaySeconds],
+    });
+    return rows[0]?.unclaimed ?? 0;
   }
 
   async exhaustRetries(pool: pg.Pool, job: { id: string; retry_count: number }): Promise<void> {

@@ -28,6 +28,8 @@ export const testJob = defineJob({
     echo: z.unknown().optional(),
     sha256: z.string().describe("sha256 of the JSON payload, hex."),
     attempt: z.int().describe("Which attempt produced this result, starting at 1."),
+    startedAt: z.number().optional().describe("When the handler started this attempt, epoch ms by the worker's clock."),
+    finishedAt: z.number().optional().describe("When the handler finished this attempt, epoch ms by the worker's clock."),
   }),
   queue: {
     retryLimit: 2,

@@ -1,0 +1,151 @@
+import { sql } from "kysely";
+import t, { type Test } from "tap";
+import { withOrg } from "../../core/db/org-scope.ts";
+import { JobClient } from "../../core/jobs/enqueue.ts";
+import { createOrganisation, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { spawnWorker } from "../helpers/worker-process.ts";
+
+interface JobRow {
+  id: string;
+  state: string;
+  retry_count: number;
+  started_on: Date | null;
+  output: { startedAt?: number; finishedAt?: number; attempt?: number } | null;
+}
+
+/** Sends `payloads` in one transaction, so a worker started afterwards finds them all waiting. */
+async function enqueueAll(db: TestDatabase, orgId: string, payloads: Record<string, unknown>[]): Promise<string[]> {
+  const results = await withOrg(db.handles.app, orgId, (trx) =>
+    new JobClient().enqueueMany(
+      trx,
+      payloads.map((payload) => ({ type: "test-job", payload })),
+    ),
+  );
+  return results.map((r) => r.id);
+}
+
+async function jobs(db: TestDatabase, ids: readonly string[]): Promise<JobRow[]> {
+  const { rows } = await sql<JobRow>`
+    SELECT id, state::text, retry_count, started_on, output FROM pgboss.job WHERE id = ANY(${[...ids]}::uuid[])
+  `.execute(db.handles.owner);
+  return rows;
+}
+
+async function setup(t: Test) {
+  const db = await createTestDatabase(t);
+  const orgId = await createOrganisation(db);
+  return { db, orgId };
+}
+
+t.test("a finished job is completed while the jobs claimed with it still run", async (t) => {
+  const { db, orgId } = await setup(t);
+  const [fast, ...slow] = await enqueueAll(db, orgId, [{ echo: "fast" }, ...Array.from({ length: 5 }, () => ({ delayMs: 4000 }))]);
+  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "10" });
+  await worker.ready();
+  const rows = await waitFor("the fast job completed", async () => {
+    const rows = await jobs(db, [fast!, ...slow]);
+    return rows.find((r) => r.id === fast)?.state === "completed" ? rows : undefined;
+  });
+  const slowRows = rows.filter((r) => r.id !== fast);
+  t.same(
+    slowRows.map((r) => r.state),
+    ["active", "active", "active", "active", "active"],
+    "its batch-mates are still running",
+  );
+  const claimedAt = new Set(rows.map((r) => r.started_on!.getTime()));
+  t.equal(claimedAt.size, 1, "all six were claimed by the same statement");
+});
+
+t.test("JOB_CONCURRENCY is the number of handlers of a job type running at once in a process", async (t) => {
+  const { db, orgId } = await setup(t);
+  const ids = await enqueueAll(
+    db,
+    orgId,
+    Array.from({ length: 24 }, () => ({ delayMs: 250 })),
+  );
+  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "4", JOB_FETCH_LOOPS: "4" });
+  await worker.ready();
+  const rows = await waitFor("all jobs completed", async () => {
+    const rows = await jobs(db, ids);
+    return rows.every((r) => r.state === "completed") ? rows : undefined;
+  });
+  // Handlers at once, from each attempt's own start and end.
+  const edges = rows.flatMap((r) => [
+    { at: r.output!.startedAt!, delta: 1 },
+    { at: r.output!.finishedAt!, delta: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let running = 0;
+  let most = 0;
+  for (const edge of edges) {
+    running += edge.delta;
+    most = Math.max(most, running);
+  }
+  t.equal(most, 4, "never more than 4 at once, and all 4 slots were used");
+});
+
+t.test("after a SIGKILL only the jobs that had not finished run again", async (t) => {
+  const { db, orgId } = await setup(t);
+  const ids = await enqueueAll(
+    db,
+    orgId,
+    Array.from({ length: 60 }, () => ({ delayMs: 300 })),
+  );
+  const first = spawnWorker(t, db, { JOB_CONCURRENCY: "4" });
+  await first.ready();
+  await waitFor("a third of the jobs completed", async () => {
+    const rows = await jobs(db, ids);
+    return rows.filter((r) => r.state === "completed").length >= 20;
+  });
+  first.child.kill("SIGKILL");
+  await first.exited;
+  const atKill = await jobs(db, ids);
+  const held = atKill.filter((r) => r.state === "active").length;
+  t.ok(held <= 6, `the dead worker held ${held} jobs: its 4 slots and what they would start within 100 ms, not a batch`);
+
+  const second = spawnWorker(t, db, { JOB_CONCURRENCY: "4" });
+  await second.ready();
+  const rows = await waitFor(
+    "every job completed",
+    async () => {
+      const rows = await jobs(db, ids);
+      return rows.every((r) => r.state === "completed") ? rows : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  const rerun = rows.filter((r) => r.retry_count > 0).length;
+  t.equal(rerun, held, "exactly the jobs the dead worker held ran again");
+  t.ok(rerun <= 6, `${rerun} of 60 ran twice`);
+});
+
+t.test("a stopping worker hands the jobs it had not started back without spending an attempt", async (t) => {
+  const { db, orgId } = await setup(t);
+  // Short jobs teach the runner to prefetch; the long one then keeps it stopping while others wait.
+  const warmup = await enqueueAll(
+    db,
+    orgId,
+    Array.from({ length: 40 }, () => ({ echo: "warm-up" })),
+  );
+  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "1", SHUTDOWN_TIMEOUT_SECONDS: "20" });
+  await worker.ready();
+  await waitFor("the warm-up completed", async () => (await jobs(db, warmup)).every((r) => r.state === "completed"));
+  const [long] = await enqueueAll(db, orgId, [{ delayMs: 1500 }]);
+  await waitFor("the long job running", async () => (await jobs(db, [long!]))[0]!.state === "active");
+  const rest = await enqueueAll(
+    db,
+    orgId,
+    Array.from({ length: 5 }, () => ({ echo: "queued" })),
+  );
+  await waitFor("the others claimed, waiting for the slot", async () => (await jobs(db, rest)).every((r) => r.state === "active"));
+  worker.child.kill("SIGTERM");
+  t.equal((await worker.exited).code, 0);
+  const after = await jobs(db, [long!, ...rest]);
+  t.equal(after.find((r) => r.id === long)!.state, "completed", "the running job finished");
+  t.same(
+    after.filter((r) => r.id !== long).map((r) => ({ state: r.state, retry_count: r.retry_count, started_on: r.started_on })),
+    Array.from({ length: 5 }, () => ({ state: "created", retry_count: 0, started_on: null })),
+    "the five that were waiting for the slot are waiting in the queue again, never started",
+  );
+  t.match(worker.output(), /handed 5 claimed jobs that had not started back to the queue/);
+});

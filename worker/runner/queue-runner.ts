@@ -1,0 +1,491 @@
+import type { FastifyBaseLogger } from "fastify";
+import type pg from "pg";
+import type { PgBoss } from "pg-boss";
+import { failedAttemptInsert } from "../../core/jobs/job-attempts.ts";
+import type { RegisteredHandler } from "../handlers/index.ts";
+import type { JobOutcome } from "../metrics/rollup-buffer.ts";
+import { ClaimSizing } from "./claim-sizing.ts";
+import type { ClaimedJob, Completion, QueueStatements } from "./job-sql.ts";
+import { runJob, type AttemptResult, type RunJobDeps } from "./run-job.ts";
+
+export interface QueueRunnerOptions {
+  entry: RegisteredHandler;
+  statements: QueueStatements;
+  pool: pg.Pool;
+  boss: PgBoss;
+  deps: RunJobDeps;
+  /** Handlers of this job type running at once in this process (JOB_CONCURRENCY). */
+  concurrency: number;
+  /** Claim statements in flight at once for this job type (JOB_FETCH_LOOPS). */
+  claimsAtOnce: number;
+  /** Backstop poll while the queue looks empty and no NOTIFY arrives (retries and deferred jobs coming due). */
+  pollIntervalMs: number;
+  /**
+   * Extra time a finished job's completion waits for others to share its statement. 0: none; the
+   * completions that finish while one statement is in flight still go together in the next.
+   */
+  completionDelayMs: number;
+  log: FastifyBaseLogger;
+  onOutcome: (outcome: JobOutcome) => void;
+  onFinalFailure: (error: Error, job: { queue: string; jobId: string; orgId: string | null; attempt: number }) => void;
+}
+
+/** A job this process has claimed and not yet settled in the database. */
+class Held {
+  readonly job: ClaimedJob;
+  /** When the claim came back (performance.now()): the expiry deadline counts from the claim, as pg-boss's does. */
+  readonly claimedAt: number;
+  result?: AttemptResult;
+  #controller: AbortController | undefined;
+
+  constructor(job: ClaimedJob, claimedAt: number) {
+    this.job = job;
+    this.claimedAt = claimedAt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abortController().signal;
+  }
+
+  get aborted(): boolean {
+    return this.#controller?.signal.aborted ?? false;
+  }
+
+  abort(reason: Error): void {
+    this.#abortController().abort(reason);
+  }
+
+  /** Made on first use: most jobs never look at their signal. */
+  #abortController(): AbortController {
+    this.#controller ??= new AbortController();
+    return this.#controller;
+  }
+}
+
+interface PendingCompletion {
+  completion: Completion;
+  outcome: JobOutcome;
+}
+
+/** Waiting longer than this after a failed statement would leave jobs idle for no reason. */
+const ERROR_BACKOFF_MAX_MS = 5000;
+/** How often running jobs are checked against their expiry and heartbeats are considered. */
+const TICK_MS = 1000;
+
+/**
+ * Runs one job type in this process. Claims fill `concurrency` handler slots plus a prefetch sized
+ * to what the slots will start soon (ClaimSizing); each job is completed as it finishes: at once
+ * when no completion statement is in flight, else together with every other job that finished
+ * meanwhile (group commit: no added wait at low load, large statements under a burst), or carried
+ * by the next claim when one goes out first. So a finished job never waits for its batch-mates,
+ * and after a crash only the jobs that were running or about to run are run again. Failures are settled
+ * through pg-boss (retry backoff, dead-letter queue) as they happen.
+ */
+export class QueueRunner {
+  readonly #o: QueueRunnerOptions;
+  readonly #queue: string;
+  readonly #sizing: ClaimSizing;
+  /** Every job claimed and not yet settled in the database: running, waiting for a slot, or finished. */
+  readonly #held = new Map<string, Held>();
+  readonly #running = new Set<Held>();
+  /** Claimed, waiting for a slot, oldest first (a queue with a moving head: no array shifts). */
+  #waiting: Held[] = [];
+  #waitingHead = 0;
+  /** Finished, completion not yet sent. */
+  #done: PendingCompletion[] = [];
+  #claimsInFlight = 0;
+  /** Jobs asked for by the claims in flight. */
+  #requested = 0;
+  #completing = false;
+  /** Set while a completion statement is scheduled; calling it cancels that. */
+  #cancelScheduledFlush: (() => void) | undefined;
+  /** The last claim came back short: wait for a NOTIFY or the poll before claiming again. */
+  #exhausted = false;
+  /** Bumped by each NOTIFY, so a claim that raced a new job does not mark the queue empty. */
+  #notifications = 0;
+  #errorBackoffMs = 100;
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  #lastHeartbeat = 0;
+  #heartbeating = false;
+  #stopping = false;
+  #abandoned = false;
+  #onIdle: (() => void) | undefined;
+
+  constructor(options: QueueRunnerOptions) {
+    this.#o = options;
+    this.#queue = options.entry.type.name;
+    this.#sizing = new ClaimSizing({
+      concurrency: options.concurrency,
+      batchSize: options.entry.type.worker.batchSize,
+      claimsAtOnce: options.claimsAtOnce,
+    });
+  }
+
+  get queue(): string {
+    return this.#queue;
+  }
+
+  /** Jobs claimed by this process and not yet settled in the database. */
+  get inFlight(): number {
+    return this.#held.size;
+  }
+
+  /** Handlers running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  start(): void {
+    this.#pollTimer = setInterval(() => {
+      if (this.#exhausted) {
+        this.#exhausted = false;
+        this.#pump();
+      }
+    }, this.#o.pollIntervalMs);
+    this.#ticker = setInterval(() => this.#tick(), TICK_MS);
+    this.#pump();
+  }
+
+  /** Work may have arrived (a NOTIFY for this queue, the listener reconnecting). */
+  notify(): void {
+    this.#notifications++;
+    this.#exhausted = false;
+    this.#pump();
+  }
+
+  /**
+   * Claims nothing more and hands jobs that have not started back to the queue unspent; running
+   * jobs finish and are completed. Resolves when nothing is held any more.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#pollTimer);
+    await this.#unclaimWaiting();
+    if (this.#held.size > 0 || this.#claimsInFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#onIdle = resolve;
+        this.#flushSoon();
+      });
+    }
+    clearInterval(this.#ticker);
+  }
+
+  /**
+   * The shutdown deadline passed: completes what finished, hands the rest back to the queue, and
+   * makes sure nothing this runner still runs will settle afterwards. Returns how many were handed back.
+   */
+  async abandon(): Promise<number> {
+    this.#abandoned = true;
+    clearInterval(this.#ticker);
+    this.#cancelFlush();
+    clearTimeout(this.#backoffTimer);
+    const unfinished = [...this.#running].filter((h) => !h.result);
+    for (const h of unfinished) h.abort(new Error("worker shutting down: job handed back to its queue"));
+    const done = this.#done.splice(0);
+    if (done.length > 0)
+      await this.#o.statements.claimAndComplete(
+        this.#o.pool,
+        done.map((d) => d.completion),
+        0,
+      );
+    if (unfinished.length > 0) {
+      await this.#o.statements.release(
+        this.#o.pool,
+        unfinished.map((h) => h.job),
+        {
+          message: "the worker shut down before this attempt finished; the job went back to its queue",
+          attempt: unfinished[0]!.job.retry_count + 1,
+        },
+      );
+    }
+    return unfinished.length;
+  }
+
+  /** Starts claims while there is room for more work and the queue may have some. */
+  #pump(): void {
+    if (this.#stopping || this.#abandoned || this.#backoffTimer) return;
+    while (this.#claimsInFlight < this.#o.claimsAtOnce && !this.#exhausted) {
+      const waiting = this.#waiting.length - this.#waitingHead + this.#requested;
+      const limit = this.#sizing.claimSize(this.#running.size + waiting, waiting);
+      if (limit === 0) break;
+      this.#claim(limit);
+    }
+    if (this.#done.length > 0) this.#flushSoon();
+  }
+
+  /** One claim statement; it also carries every completion waiting to be sent. */
+  #claim(limit: number): void {
+    this.#claimsInFlight++;
+    this.#requested += limit;
+    const sent = this.#takeDone();
+    const notificationsBefore = this.#notifications;
+    this.#o.statements
+      .claimAndComplete(
+        this.#o.pool,
+        sent.map((d) => d.completion),
+        limit,
+      )
+      .then(
+        (result) => {
+          this.#claimsInFlight--;
+          this.#requested -= limit;
+          this.#settled(sent, result.landed);
+          if (result.claimed.length < limit && notificationsBefore === this.#notifications) this.#exhausted = true;
+          this.#accept(result.claimed);
+          this.#pump();
+          this.#checkIdle();
+        },
+        (error: Error) => {
+          this.#claimsInFlight--;
+          this.#requested -= limit;
+          this.#failedStatement(error, sent);
+        },
+      );
+  }
+
+  /** Sends the waiting completions on their own, unless a claim takes them first. */
+  #flushSoon(): void {
+    if (this.#cancelScheduledFlush || this.#completing || this.#done.length === 0) return;
+    const flush = () => {
+      this.#cancelScheduledFlush = undefined;
+      this.#complete();
+    };
+    if (this.#o.completionDelayMs > 0) {
+      const timer = setTimeout(flush, this.#o.completionDelayMs);
+      this.#cancelScheduledFlush = () => clearTimeout(timer);
+    } else {
+      // The jobs finishing in this turn of the event loop share the statement.
+      const immediate = setImmediate(flush);
+      this.#cancelScheduledFlush = () => clearImmediate(immediate);
+    }
+  }
+
+  #cancelFlush(): void {
+    this.#cancelScheduledFlush?.();
+    this.#cancelScheduledFlush = undefined;
+  }
+
+  #complete(): void {
+    if (this.#completing || this.#backoffTimer || this.#abandoned || this.#done.length === 0) return;
+    this.#completing = true;
+    const sent = this.#takeDone();
+    this.#o.statements
+      .claimAndComplete(
+        this.#o.pool,
+        sent.map((d) => d.completion),
+        0,
+      )
+      .then(
+        (result) => {
+          this.#completing = false;
+          this.#settled(sent, result.landed);
+          if (this.#done.length > 0) this.#flushSoon();
+          this.#checkIdle();
+        },
+        (error: Error) => {
+          this.#completing = false;
+          this.#failedStatement(error, sent);
+        },
+      );
+  }
+
+  #takeDone(): PendingCompletion[] {
+    this.#cancelFlush();
+    return this.#done.splice(0);
+  }
+
+  #settled(sent: readonly PendingCompletion[], landed: (id: string) => boolean): void {
+    this.#errorBackoffMs = 100;
+    for (const d of sent) {
+      this.#held.delete(d.completion.id);
+      // A completion the fence refused means the claim lapsed (expiry, lost heartbeat) and another
+      // attempt owns the job now; its outcome is that attempt's to report.
+      if (landed(d.completion.id)) this.#o.onOutcome(d.outcome);
+      else
+        this.#o.log.warn({ queue: this.#queue, jobId: d.completion.id }, "job finished after its claim lapsed; the result was discarded");
+    }
+  }
+
+  /** A claim or completion failed: its completions wait for the next statement, after a backoff. */
+  #failedStatement(error: Error, sent: PendingCompletion[]): void {
+    if (this.#abandoned) return;
+    this.#done.unshift(...sent);
+    this.#o.log.error({ err: error, queue: this.#queue, retryInMs: this.#errorBackoffMs }, "claiming or completing jobs failed; retrying");
+    if (this.#backoffTimer) return;
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = undefined;
+      this.#pump();
+      this.#flushSoon();
+    }, this.#errorBackoffMs);
+    this.#errorBackoffMs = Math.min(this.#errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+  }
+
+  #accept(claimed: readonly ClaimedJob[]): void {
+    if (claimed.length === 0) return;
+    const now = performance.now();
+    const accepted = claimed.map((job) => {
+      const held = new Held(job, now);
+      this.#held.set(job.id, held);
+      return held;
+    });
+    if (this.#stopping) {
+      // A claim that was in flight when the stop began: these never start.
+      this.#waiting.push(...accepted);
+      void this.#unclaimWaiting().then(() => this.#checkIdle());
+      return;
+    }
+    this.#waiting.push(...accepted);
+    this.#startWaiting();
+  }
+
+  #startWaiting(): void {
+    while (this.#running.size < this.#o.concurrency && this.#waitingHead < this.#waiting.length && !this.#stopping) {
+      const held = this.#waiting[this.#waitingHead++]!;
+      this.#running.add(held);
+      void this.#run(held);
+    }
+    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#waitingHead);
+      this.#waitingHead = 0;
+    }
+  }
+
+  async #run(held: Held): Promise<void> {
+    const { job } = held;
+    const result = await runJob(this.#o.entry, job, () => held.signal, this.#o.deps);
+    held.result = result;
+    this.#running.delete(held);
+    if (this.#abandoned) return;
+    this.#sizing.record(result.runMs);
+    const outcome: JobOutcome = {
+      queue: this.#queue,
+      orgId: job.group_id,
+      status: "completed",
+      runMs: result.runMs,
+      pickupMs: job.pickup_ms,
+    };
+    if (result.status === "completed") {
+      this.#done.push({ completion: { id: job.id, retry_count: job.retry_count, outputJson: result.output }, outcome });
+      this.#startWaiting();
+      this.#pump();
+      this.#flushSoon();
+      return;
+    }
+    this.#startWaiting();
+    this.#pump();
+    await this.#settleFailure(held, result, outcome);
+    this.#checkIdle();
+  }
+
+  /** While stopping: hands the jobs that never started back to the queue, unspent. */
+  async #unclaimWaiting(): Promise<void> {
+    const unstarted = this.#waiting.slice(this.#waitingHead);
+    this.#waiting = [];
+    this.#waitingHead = 0;
+    if (unstarted.length === 0) return;
+    try {
+      const unclaimed = await this.#o.statements.unclaim(
+        this.#o.pool,
+        unstarted.map((h) => h.job),
+      );
+      this.#o.log.info({ queue: this.#queue, jobs: unclaimed }, `handed ${unclaimed} claimed jobs that had not started back to the queue`);
+    } catch (error) {
+      this.#o.log.error(
+        { err: error, queue: this.#queue, jobs: unstarted.length },
+        "could not hand jobs that never started back to the queue; they return when their heartbeat or expiry lapses",
+      );
+    }
+    for (const h of unstarted) this.#held.delete(h.job.id);
+  }
+
+  #checkIdle(): void {
+    if (!this.#onIdle || this.#held.size > 0 || this.#claimsInFlight > 0 || this.#completing) return;
+    const resolve = this.#onIdle;
+    this.#onIdle = undefined;
+    resolve();
+  }
+
+  /** Once a second: aborts handlers past their expiry, and refreshes heartbeats when due. */
+  #tick(): void {
+    if (this.#held.size === 0) return;
+    const now = performance.now();
+    for (const held of this.#running) {
+      if (!held.aborted && now - held.claimedAt > held.job.expire_seconds * 1000) {
+        held.abort(new Error(`handler execution exceeded ${held.job.expire_seconds}s (expireInSeconds)`));
+      }
+    }
+    let heartbeatSeconds = Number.POSITIVE_INFINITY;
+    for (const held of this.#held.values())
+      if (held.job.heartbeat_seconds) heartbeatSeconds = Math.min(heartbeatSeconds, held.job.heartbeat_seconds);
+    if (heartbeatSeconds !== Number.POSITIVE_INFINITY && now - this.#lastHeartbeat >= (heartbeatSeconds * 1000) / 2)
+      void this.#heartbeat(now);
+  }
+
+  async #heartbeat(now: number): Promise<void> {
+    if (this.#heartbeating) return;
+    this.#heartbeating = true;
+    this.#lastHeartbeat = now;
+    const beating = [...this.#held.values()].filter((h) => h.job.heartbeat_seconds && !h.aborted);
+    try {
+      if (beating.length === 0) return;
+      const touched = await this.#o.boss.touch(
+        this.#queue,
+        beating.map((h) => ({ id: h.job.id, retryCount: h.job.retry_count })),
+      );
+      // touch() is fenced to our attempts: a job it did not refresh belongs to someone else now.
+      const refreshed = new Set((touched as { settled?: string[] }).settled ?? beating.map((h) => h.job.id));
+      for (const h of beating) {
+        if (!refreshed.has(h.job.id) && this.#held.has(h.job.id))
+          h.abort(new Error(`job ${h.job.id} is no longer active under this worker's claim`));
+      }
+    } catch (error) {
+      this.#o.log.warn({ err: error, queue: this.#queue }, "heartbeat failed; will try again");
+    } finally {
+      this.#heartbeating = false;
+    }
+  }
+
+  async #settleFailure(held: Held, result: Extract<AttemptResult, { status: "failed" }>, outcome: JobOutcome): Promise<void> {
+    const { job } = held;
+    const { boss, statements, pool, log } = this.#o;
+    const attempt = job.retry_count + 1;
+    const final = result.permanent || job.retry_count >= job.retry_limit;
+    try {
+      if (result.permanent && job.retry_count < job.retry_limit) await statements.exhaustRetries(pool, job);
+      // pg-boss's fail() applies the retry delay and backoff, or moves the job to its dead-letter queue.
+      await boss.fail(this.#queue, { id: job.id, retryCount: job.retry_count }, result.output);
+    } catch (error) {
+      log.error(
+        { err: error, queue: this.#queue, jobId: job.id },
+        "could not record a job failure; supervision will retry the job when its claim expires",
+      );
+      return;
+    } finally {
+      this.#held.delete(job.id);
+    }
+    this.#o.onOutcome({ ...outcome, status: final ? "failed" : "retried" });
+    if (job.group_id) {
+      // The attempts timeline; the failure itself is already safe in pg-boss, so losing this row only costs history.
+      const insert = failedAttemptInsert({
+        orgId: job.group_id,
+        jobId: job.id,
+        attempt,
+        runMs: result.runMs,
+        message: result.error.message,
+        final,
+      });
+      await pool
+        .query(insert.text, insert.values)
+        .catch((error: Error) => log.warn({ err: error, jobId: job.id }, "could not record the failed attempt's history"));
+    }
+    const fields = { queue: this.#queue, jobId: job.id, orgId: job.group_id, attempt, retryLimit: job.retry_limit };
+    if (final) {
+      log.error({ ...fields, err: result.error }, "job failed for the last time; sent to its dead-letter queue");
+      this.#o.onFinalFailure(result.error, { queue: this.#queue, jobId: job.id, orgId: job.group_id, attempt });
+    } else {
+      log.warn({ ...fields, err: result.error }, "job attempt failed; it will be retried");
+    }
+  }
+}
