@@ -29,6 +29,8 @@ import { createDatabaseIfMissing, dropDatabaseIfExists, provision, withDatabase 
 import { runTool } from "../scripts/lib/run-tool.ts";
 import { cpuSeconds } from "./cpu.ts";
 import { percentile, median } from "./stats.ts";
+import { FAIRNESS_BACKLOG, FAIRNESS_QUIET_RATE, FAIRNESS_SECONDS, fairnessRound, type FairnessResult } from "./fairness.ts";
+import { MIXED_CONCURRENCY, MIXED_QUICK_JOBS, MIXED_SLOW_JOBS, MIXED_SLOW_MS, mixedLoadRound, type MixedLoadResult } from "./mixed-load.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +38,9 @@ const { values: args } = parseArgs({
     jobs: { type: "string", default: "20000" },
     rate: { type: "string", default: "100" },
     seconds: { type: "string", default: "20" },
+    // Runs only the fairness rounds, or only the drain rounds, and records nothing: for working on the claim.
+    "fairness-only": { type: "boolean", default: false },
+    "drain-only": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -49,6 +54,11 @@ const JWT_SECRET = randomBytes(32).toString("hex");
 /** API p99 floor (issue 10): at most 10 ms, or 1.5 x raw pg-boss's p99 in the same run when that is larger. */
 const FLOOR_P99_MS = 10;
 const FLOOR_P99_RAW_RATIO = 1.5;
+/** Mixed load floor (issue 10): a finished job is completed within 50 ms at p99. */
+const FLOOR_COMPLETION_P99_MS = 50;
+/** Fairness floors (issue 10): the quiet organisation's pickup behind a million noisy jobs. */
+const FLOOR_QUIET_PICKUP_P95_MS = 50;
+const FLOOR_QUIET_PICKUP_P99_MS = 100;
 
 const log = (line: string) => console.log(`bench: ${line}`);
 /** The workload's payload on both sides: test-job's `echo` carrying {i, s: 64 x 'x'}. */
@@ -301,6 +311,28 @@ await runTool("bench", async () => {
   );
   const port = await freePort();
 
+  /** A platform worker process with the bench's settings plus `extra`; resolves once it works jobs. */
+  const spawnPlatformWorker = (extra: Record<string, string>) =>
+    spawnUntilGo(
+      ["worker/main.ts"],
+      {
+        PATH: process.env.PATH,
+        NODE_ENV: "production",
+        DATABASE_URL: platformUrl,
+        JWT_SECRET,
+        ENCRYPTION_KEY: JWT_SECRET,
+        LOG_LEVEL: "info",
+        API_RATE_LIMIT_PER_MINUTE: "1000000",
+        API_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000",
+        ...extra,
+        // BENCH_WORKER_<KEY>=value sets <KEY> for the platform worker, to compare settings.
+        ...Object.fromEntries(
+          Object.entries(process.env).flatMap(([key, value]) => (key.startsWith("BENCH_WORKER_") ? [[key.slice(13), value]] : [])),
+        ),
+      },
+      (line) => (line.includes('"msg":"job runners starting"') ? Date.parse(JSON.parse(line).time) : undefined),
+    );
+
   const floorsMet = await withQueueEngine(rawUrl, async (rawBoss) => {
     const jobs = new JobClient();
     const platform: Side = {
@@ -308,25 +340,7 @@ await runTool("bench", async () => {
       url: platformUrl,
       queue: PLATFORM_QUEUE,
       startWorker: () =>
-        spawnUntilGo(
-          ["worker/main.ts"],
-          {
-            PATH: process.env.PATH,
-            NODE_ENV: "production",
-            DATABASE_URL: platformUrl,
-            JWT_SECRET,
-            ENCRYPTION_KEY: JWT_SECRET,
-            PORT: String(port),
-            LOG_LEVEL: "info",
-            API_RATE_LIMIT_PER_MINUTE: "1000000",
-            API_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000",
-            // BENCH_WORKER_<KEY>=value sets <KEY> for the platform worker, to compare settings.
-            ...Object.fromEntries(
-              Object.entries(process.env).flatMap(([key, value]) => (key.startsWith("BENCH_WORKER_") ? [[key.slice(13), value]] : [])),
-            ),
-          },
-          (line) => (line.includes('"msg":"job runners starting"') ? Date.parse(JSON.parse(line).time) : undefined),
-        ).then(async (started) => {
+        spawnPlatformWorker({ PORT: String(port) }).then(async (started) => {
           // The jobs API answers once the whole service is up.
           for (
             let i = 0;
@@ -376,40 +390,98 @@ await runTool("bench", async () => {
       },
     };
 
-    const drain: Record<"platform" | "raw", DrainResult[]> = { platform: [], raw: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const side of round % 2 === 1 ? [raw, platform] : [platform, raw]) {
-        const result = await drainRound(side);
-        drain[side.name].push(result);
+    let measured:
+      | { drain: Record<"platform" | "raw", DrainResult[]>; latency: Record<"platform" | "raw", LatencyResult>; mixed: MixedLoadResult }
+      | undefined;
+    if (!args["fairness-only"]) {
+      const drain: Record<"platform" | "raw", DrainResult[]> = { platform: [], raw: [] };
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const side of round % 2 === 1 ? [raw, platform] : [platform, raw]) {
+          const result = await drainRound(side);
+          drain[side.name].push(result);
+          log(
+            `drain round ${round} ${side.name}: ${Math.round(result.jobsPerSecond)} jobs/s; CPU s per 10k jobs: postgres ${result.cpuPer10k.postgres}, node ${result.cpuPer10k.node}`,
+          );
+        }
+      }
+      if (args["drain-only"]) return true;
+      const latency: Record<"platform" | "raw", LatencyResult> = {
+        raw: await latencyRound(raw),
+        platform: await latencyRound(platform),
+      };
+      for (const side of ["raw", "platform"] as const) {
+        const l = latency[side];
         log(
-          `drain round ${round} ${side.name}: ${Math.round(result.jobsPerSecond)} jobs/s; CPU s per 10k jobs: postgres ${result.cpuPer10k.postgres}, node ${result.cpuPer10k.node}`,
+          `latency ${side}: ${l.count} jobs, p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`,
+        );
+        log(
+          `  stages p50/p99 ms: enqueue ${l.stages.enqueue.p50}/${l.stages.enqueue.p99}, pickup ${l.stages.pickup.p50}/${l.stages.pickup.p99}, run+complete ${l.stages.run.p50}/${l.stages.run.p99}, enqueue acknowledged ${l.stages.ack.p50}/${l.stages.ack.p99}`,
+        );
+        log(
+          `  slowest 1% (${l.slowest.count} jobs), mean ms: enqueue ${l.slowest.enqueue}, pickup ${l.slowest.pickup}, run+complete ${l.slowest.run}`,
         );
       }
+      await reset(platformUrl);
+      const mixed = await mixedLoadRound({
+        url: platformUrl,
+        queue: PLATFORM_QUEUE,
+        startWorker: (env) => spawnPlatformWorker({ PORT: "0", ...env }),
+        stopWorker: stop,
+        async enqueue(payloads) {
+          for (let from = 0; from < payloads.length; from += CHUNK) {
+            const batch = payloads.slice(from, from + CHUNK).map((p) => ({ type: PLATFORM_QUEUE, payload: p }));
+            await withOrg(handles.app, org.id, (trx) => jobs.enqueueMany(trx, batch));
+          }
+        },
+        waitDrained: (expected) => waitDrained(platformUrl, PLATFORM_QUEUE, expected),
+      });
+      log(
+        `mixed load (${MIXED_QUICK_JOBS} quick + ${MIXED_SLOW_JOBS} of ${MIXED_SLOW_MS} ms, two processes of ${MIXED_CONCURRENCY} handlers): ` +
+          `${mixed.seconds} s; handler end -> completed p50 ${mixed.endToCompletedMs.p50} ms, p99 ${mixed.endToCompletedMs.p99} ms, max ${mixed.endToCompletedMs.max} ms; ` +
+          `slow jobs per process ${mixed.slowJobsPerProcess.join(" / ")}, quick ${mixed.quickJobsPerProcess.join(" / ")}`,
+      );
+      measured = { drain, latency, mixed };
     }
-    const latency: Record<"platform" | "raw", LatencyResult> = {
-      raw: await latencyRound(raw),
-      platform: await latencyRound(platform),
-    };
-    for (const side of ["raw", "platform"] as const) {
-      const l = latency[side];
-      log(
-        `latency ${side}: ${l.count} jobs, p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`,
+    const quiet = await organisationCreate(handles.owner, { name: "Bench quiet", slug: "bench-quiet" });
+    const fairness: FairnessResult[] = [];
+    for (const claim of ["fair", "oldest-first"] as const) {
+      const result = await fairnessRound(
+        {
+          url: platformUrl,
+          queue: PLATFORM_QUEUE,
+          noisyOrg: org.id,
+          quietOrg: quiet.id,
+          startWorker: (env) => spawnPlatformWorker({ PORT: "0", ...env }),
+          stopWorker: stop,
+          sendQuiet: (i) => withOrg(handles.app, quiet.id, (trx) => jobs.enqueue(trx, PLATFORM_QUEUE, payload(i))).then(() => undefined),
+        },
+        claim,
       );
+      fairness.push(result);
+      const p = result.quietPickupMs;
       log(
-        `  stages p50/p99 ms: enqueue ${l.stages.enqueue.p50}/${l.stages.enqueue.p99}, pickup ${l.stages.pickup.p50}/${l.stages.pickup.p99}, run+complete ${l.stages.run.p50}/${l.stages.run.p99}, enqueue acknowledged ${l.stages.ack.p50}/${l.stages.ack.p99}`,
-      );
-      log(
-        `  slowest 1% (${l.slowest.count} jobs), mean ms: enqueue ${l.slowest.enqueue}, pickup ${l.slowest.pickup}, run+complete ${l.slowest.run}`,
+        `fairness (${claim} claim; ${FAIRNESS_BACKLOG} noisy jobs waiting, quiet organisation at ${FAIRNESS_QUIET_RATE} jobs/s for ${FAIRNESS_SECONDS} s): ` +
+          `quiet jobs started ${result.quietStarted} of ${result.quietSent}` +
+          (p ? `, pickup p50 ${p.p50} ms, p95 ${p.p95} ms, p99 ${p.p99} ms, max ${p.max} ms` : "") +
+          `; noisy drain ${result.noisyJobsPerSecond} jobs/s`,
       );
     }
-    return report(drain, latency);
+    if (!measured) return true;
+    return report(measured.drain, measured.latency, measured.mixed, fairness);
   });
   await handles.close();
   return floorsMet ? 0 : 1;
 });
 
 /** Prints and records the results; true when every floor was met. */
-function report(drainResults: Record<"platform" | "raw", DrainResult[]>, latency: Record<"platform" | "raw", LatencyResult>): boolean {
+function report(
+  drainResults: Record<"platform" | "raw", DrainResult[]>,
+  latency: Record<"platform" | "raw", LatencyResult>,
+  mixed: MixedLoadResult,
+  fairness: FairnessResult[],
+): boolean {
+  const fair = fairness.find((f) => f.claim === "fair")!;
+  const unfair = fairness.find((f) => f.claim === "oldest-first")!;
   const drain = { platform: drainResults.platform.map((r) => r.jobsPerSecond), raw: drainResults.raw.map((r) => r.jobsPerSecond) };
   const platformDrain = median(drain.platform);
   const rawDrain = median(drain.raw);
@@ -421,6 +493,13 @@ function report(drainResults: Record<"platform" | "raw", DrainResult[]>, latency
   const floors = {
     drainAtLeastRaw: platformDrain >= rawDrain,
     p99WithinFloor: latency.platform.p99 <= p99Floor,
+    mixedCompletionP99AtMost50ms: mixed.endToCompletedMs.p99 <= FLOOR_COMPLETION_P99_MS,
+    quietPickupWithinFloor:
+      fair.quietStarted === fair.quietSent &&
+      fair.quietPickupMs !== null &&
+      fair.quietPickupMs.p95 < FLOOR_QUIET_PICKUP_P95_MS &&
+      fair.quietPickupMs.p99 < FLOOR_QUIET_PICKUP_P99_MS,
+    noisyDrainAtLeast90PercentOfUnfair: fair.noisyJobsPerSecond >= 0.9 * unfair.noisyJobsPerSecond,
   };
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT_DIR }).toString().trim();
   const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT_DIR }).toString().trim() !== "";
@@ -451,6 +530,8 @@ function report(drainResults: Record<"platform" | "raw", DrainResult[]>, latency
       raw: roundAll(latency.raw),
       p99Ratio: round2(latency.platform.p99 / latency.raw.p99),
     },
+    mixed,
+    fairness,
     floors,
   };
   appendFileSync(`${ROOT_DIR}bench/results.jsonl`, `${JSON.stringify(result)}\n`);
@@ -461,7 +542,8 @@ latency p50           ${pad(result.latency.platform.p50)} ms      ${pad(result.l
 latency p95           ${pad(result.latency.platform.p95)} ms      ${pad(result.latency.raw.p95)} ms      ${round2(latency.platform.p95 / latency.raw.p95)}
 latency p99           ${pad(result.latency.platform.p99)} ms      ${pad(result.latency.raw.p99)} ms      ${result.latency.p99Ratio}
 
-floors: drain median >= raw pg-boss median (tuned batch 200, two loops): ${floors.drainAtLeastRaw ? "yes" : "NO"} (ratio to raw's best round: ${result.drain.ratioToRawBest}); p99 <= ${p99Floor} ms (${FLOOR_P99_MS} ms or ${FLOOR_P99_RAW_RATIO} x raw's p99) at ${RATE} jobs/s: ${floors.p99WithinFloor ? "yes" : "NO"}
+floors: drain median >= raw pg-boss median (tuned batch 200, two loops): ${floors.drainAtLeastRaw ? "yes" : "NO"} (ratio to raw's best round: ${result.drain.ratioToRawBest}); p99 <= ${p99Floor} ms (${FLOOR_P99_MS} ms or ${FLOOR_P99_RAW_RATIO} x raw's p99) at ${RATE} jobs/s: ${floors.p99WithinFloor ? "yes" : "NO"}; mixed load: handler end -> completed p99 ${mixed.endToCompletedMs.p99} <= ${FLOOR_COMPLETION_P99_MS} ms: ${floors.mixedCompletionP99AtMost50ms ? "yes" : "NO"}
+fairness: quiet pickup p95 < ${FLOOR_QUIET_PICKUP_P95_MS} ms and p99 < ${FLOOR_QUIET_PICKUP_P99_MS} ms with every quiet job started: ${floors.quietPickupWithinFloor ? "yes" : "NO"}; noisy drain ${fair.noisyJobsPerSecond} >= 90% of oldest-first's ${unfair.noisyJobsPerSecond} jobs/s: ${floors.noisyDrainAtLeast90PercentOfUnfair ? "yes" : "NO"}
 appended to bench/results.jsonl (commit ${result.commit})`);
   return Object.values(floors).every(Boolean);
 }

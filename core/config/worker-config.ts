@@ -16,6 +16,7 @@ export const workerSchema = z.object({
   LOG_LEVEL: logLevel,
   JOB_CONCURRENCY: integer({ min: 1, max: 1000, default: 10 }),
   JOB_FETCH_LOOPS: integer({ min: 1, max: 16, default: 4 }),
+  JOB_FAIR_SHARE: flag(true),
   JOB_POLL_INTERVAL_SECONDS: integer({ min: 1, max: 300, default: 2 }),
   JOB_SUPERVISE_INTERVAL_SECONDS: integer({ min: 1, max: 3600, default: 10 }),
   JOB_ROLLUP_FLUSH_SECONDS: integer({ min: 1, max: 60, default: 5 }),

@@ -54,13 +54,14 @@ t.test("the worker runs jobs end to end", async (t) => {
     const payload = { echo: { hello: "world" } };
     const id = await enqueue(payload);
     const row = await finished(db, id, "completed");
-    const { startedAt, finishedAt, ...output } = row.output as { startedAt: number; finishedAt: number };
+    const { startedAt, finishedAt, pid, ...output } = row.output as { startedAt: number; finishedAt: number; pid: number };
     t.same(output, {
       echo: { hello: "world" },
       sha256: createHash("sha256").update(JSON.stringify(payload)).digest("hex"),
       attempt: 1,
     });
     t.ok(startedAt <= finishedAt && finishedAt <= Date.now(), "with when its handler ran");
+    t.equal(pid, process.pid, "and in which process");
     t.equal(row.retry_count, 0, "first attempt");
   });
 

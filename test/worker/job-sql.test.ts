@@ -119,6 +119,53 @@ t.test("the runner's statements keep pg-boss's job model", async (t) => {
   });
 });
 
+t.test("a claim takes organisations in turn, not the oldest jobs first", async (t) => {
+  const db = await createTestDatabase(t);
+  const pool = createPool(db.url, { max: 2, applicationName: "test", settings: { enable_bitmapscan: "off", enable_seqscan: "off" } });
+  t.teardown(() => pool.end());
+  const statements = new QueueStatements(Q, await queueTable(pool, Q));
+  const jobs = new JobClient();
+  // Unequal backlogs, the biggest one oldest: oldest-first would run all of its jobs first.
+  const backlog = new Map<string, number>();
+  for (const count of [6, 3, 1]) {
+    const org = await createOrganisation(db);
+    backlog.set(org, count);
+    await withOrg(db.handles.app, org, (trx) =>
+      jobs.enqueueMany(
+        trx,
+        Array.from({ length: count }, (_, i) => ({ type: Q, payload: { echo: i } })),
+      ),
+    );
+  }
+  const orgs = [...backlog.keys()].sort();
+
+  const share = await statements.claimAndComplete(pool, [], 3);
+  t.same(share.claimed.map((c) => c.group_id).sort(), orgs, "a batch of three takes one job of each organisation");
+  for (const c of share.claimed) backlog.set(c.group_id!, backlog.get(c.group_id!)! - 1);
+
+  // One job per claim: the turn moves on to the next organisation that has work, wrapping round.
+  const expected: string[] = [];
+  let at = orgs.indexOf(share.cursor);
+  const remaining = new Map(backlog);
+  while ([...remaining.values()].some((n) => n > 0)) {
+    at = (at - 1 + orgs.length) % orgs.length; // the turn walks organisations in descending order
+    const org = orgs[at]!;
+    if (remaining.get(org)! === 0) continue;
+    remaining.set(org, remaining.get(org)! - 1);
+    expected.push(org);
+  }
+  const order: string[] = [];
+  let cursor = share.cursor;
+  for (;;) {
+    const next = await statements.claimAndComplete(pool, [], 1, cursor);
+    if (next.claimed.length === 0) break;
+    order.push(next.claimed[0]!.group_id!);
+    cursor = next.cursor;
+  }
+  t.same(order, expected, "round robin over the organisations with waiting jobs");
+  t.equal(order.length, 7);
+});
+
 t.test("claims walk pg-boss's index even when statistics lag a burst", async (t) => {
   const db = await createTestDatabase(t);
   const client = new pg.Client({ connectionString: db.url, options: "-c enable_bitmapscan=off -c enable_seqscan=off" });
@@ -130,9 +177,13 @@ t.test("claims walk pg-boss's index even when statistics lag a burst", async (t)
   );
   const table = (await client.query<{ table_name: string }>("SELECT table_name FROM pgboss.queue WHERE name = 'test-job'")).rows[0]!
     .table_name;
-  const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${claimAndCompleteSql(table, 400)}`, ["test-job", "[]"]);
+  const { rows } = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${claimAndCompleteSql(table, 400)}`, ["test-job", "[]", ""]);
   const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
-  t.match(plan, /Index Scan using job_common_i11/, "the backlog is read in index order, stopping at the limit");
+  t.match(
+    plan,
+    /Index (Only )?Scan using job_common_name_group_id_priority_created_on_idx/,
+    "organisations and their jobs are read from the fair-share index, in order, stopping at the limit",
+  );
   t.notMatch(plan, /Seq Scan|Bitmap Heap Scan/, "never a scan of the whole backlog");
 });
 

@@ -149,3 +149,23 @@ t.test("a stopping worker hands the jobs it had not started back without spendin
   );
   t.match(worker.output(), /handed 5 claimed jobs that had not started back to the queue/);
 });
+
+t.test("one organisation's backlog does not delay another's job (fair claim)", async (t) => {
+  const { db, orgId: noisy } = await setup(t);
+  const quiet = await createOrganisation(db);
+  const backlog = await enqueueAll(
+    db,
+    noisy,
+    Array.from({ length: 3000 }, () => ({ delayMs: 5 })),
+  );
+  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "10" });
+  await worker.ready();
+  await waitFor("the noisy backlog being worked", async () => {
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pgboss.job WHERE state = 'completed'`.execute(db.handles.owner);
+    return Number(rows[0]!.n) > 50;
+  });
+  const [quietJob] = await enqueueAll(db, quiet, [{ echo: "quiet" }]);
+  await waitFor("the quiet job completed", async () => (await jobs(db, [quietJob!]))[0]!.state === "completed");
+  const waiting = (await jobs(db, backlog)).filter((r) => r.state === "created").length;
+  t.ok(waiting > 1000, `the quiet job ran while ${waiting} of the noisy organisation's 3,000 older jobs were still waiting`);
+});

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import t, { type Test } from "tap";
 import { withOrg } from "../../core/db/org-scope.ts";
@@ -34,6 +35,13 @@ const inState = (db: TestDatabase, id: string, state: string, timeoutMs = 20_000
     },
     { timeoutMs },
   );
+
+/**
+ * A job is 'active' from the moment its claim commits, a moment before the worker reads the claim
+ * and starts the handler; a stop in between hands the job back unstarted (runner-completion.test.ts).
+ * These tests are about jobs whose handler runs.
+ */
+const handlerStarted = () => sleep(500);
 
 t.test("a worker killed with SIGKILL mid-job: the job completes on another worker, once", async (t) => {
   const { db, enqueue } = await setup(t);
@@ -81,6 +89,7 @@ t.test("SIGTERM drains: running jobs finish, then the process exits 0", async (t
   await worker.ready();
   const id = await enqueue({ delayMs: 1500 });
   await inState(db, id, "active");
+  await handlerStarted();
   worker.child.kill("SIGTERM");
   const exit = await worker.exited;
   t.equal(exit.code, 0, "clean exit");
@@ -99,6 +108,7 @@ t.test("past SHUTDOWN_TIMEOUT_SECONDS unfinished jobs go back to the queue, not 
   await worker.ready();
   const id = await enqueue({ delayMs: 60_000, delayOnAttempts: 1 });
   await inState(db, id, "active");
+  await handlerStarted();
   const stopping = Date.now();
   worker.child.kill("SIGTERM");
   t.equal((await worker.exited).code, 0);

@@ -33,6 +33,7 @@ export function createTestJobHandler(options: TestJobOptions): JobHandler<typeof
       // For measuring the runner from outside: handlers at once, and the delay from a handler's end to its completed state.
       startedAt,
       finishedAt: Date.now(),
+      pid: process.pid,
     };
   };
 }

@@ -55,6 +55,7 @@ export const jobRunnerPlugin = fp(
       handlers,
       concurrency: config.JOB_CONCURRENCY,
       claimsAtOnce: config.JOB_FETCH_LOOPS,
+      fairShare: config.JOB_FAIR_SHARE,
       pollIntervalSeconds: config.JOB_POLL_INTERVAL_SECONDS,
       log: app.log,
       onOutcome,

@@ -24,6 +24,8 @@ export interface JobRunnerOptions extends RunJobDeps {
   concurrency: number;
   /** Claim statements each job type may have in flight at once. */
   claimsAtOnce: number;
+  /** Claims take organisations in turn (true), or pg-boss's oldest-first order across all of them. */
+  fairShare: boolean;
   /** Backstop poll when no NOTIFY arrives (retries and deferred jobs coming due). */
   pollIntervalSeconds: number;
   /** Called once per settled attempt, from the hot path: keep it cheap and synchronous. */
@@ -64,8 +66,12 @@ export class JobRunner {
       // These connections only claim, complete and release jobs, which must always walk pg-boss's
       // indexes. After a burst of inserts, statistics lag the backlog, and the planner otherwise
       // answers each claim with a bitmap scan of the whole backlog plus a sort (measured: 7 ms per
-      // claim at 20,000 queued jobs instead of 2 ms). These settings only penalise other plans.
-      settings: { enable_bitmapscan: "off", enable_seqscan: "off" },
+      // claim at 20,000 queued jobs instead of 2 ms). The fair-share claim's row estimates are
+      // loose (shares are computed at run time), and a merge join of its few hundred jobs against
+      // the whole primary key measured 6 ms at 10,000 waiting: its jobs are joined by index lookups.
+      // Those loose estimates also push its cost past jit_above_cost, and JIT compiling a 3 ms
+      // statement took 80 ms. These settings only penalise other plans.
+      settings: { enable_bitmapscan: "off", enable_seqscan: "off", enable_mergejoin: "off", enable_hashjoin: "off", jit: "off" },
     });
     this.#pool = pool;
     for (const entry of handlers.values()) {
@@ -76,7 +82,11 @@ export class JobRunner {
       this.#runners.push(
         new QueueRunner({
           entry,
-          statements: new QueueStatements(entry.type.name, await queueTable(pool, entry.type.name)),
+          statements: new QueueStatements(
+            entry.type.name,
+            await queueTable(pool, entry.type.name),
+            this.#o.fairShare ? "fair" : "oldest-first",
+          ),
           pool,
           boss: this.#o.boss,
           deps: { appDb: this.#o.appDb, jobs: this.#o.jobs, log: this.#o.log },

@@ -30,6 +30,7 @@ export const testJob = defineJob({
     attempt: z.int().describe("Which attempt produced this result, starting at 1."),
     startedAt: z.number().optional().describe("When the handler started this attempt, epoch ms by the worker's clock."),
     finishedAt: z.number().optional().describe("When the handler finished this attempt, epoch ms by the worker's clock."),
+    pid: z.int().optional().describe("Process id of the worker that ran this attempt."),
   }),
   queue: {
     retryLimit: 2,
