@@ -31,6 +31,10 @@ export async function warmEnqueuePath(db: Pick<DatabaseHandles, "app" | "owner">
     }).catch((error: unknown) => {
       if (!(error instanceof WarmUpDone)) throw error;
     });
-  // All at once, so each runs on a connection of its own.
-  await Promise.all(Array.from({ length: count }, warmOne));
+  // All at once, so each runs on a connection of its own; two owner connections too (rate-limit
+  // counters and token checks use them on a client's first request).
+  await Promise.all([
+    ...Array.from({ length: count }, warmOne),
+    ...Array.from({ length: 2 }, () => sql`SELECT 1`.execute(db.owner)),
+  ]);
 }

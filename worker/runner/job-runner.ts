@@ -79,14 +79,13 @@ export class JobRunner {
       if (policy !== "standard" && policy !== "short" && policy !== "exclusive") {
         throw new Error(`job type ${entry.type.name}: policy "${policy}" needs singleton-aware fetching, which the runner does not do`);
       }
+      const order = this.#o.fairShare ? "fair" : "oldest-first";
+      const statements = new QueueStatements(entry.type.name, await queueTable(pool, entry.type.name), order);
+      await statements.warm(pool, claimsAtOnce + 1, entry.type.worker.batchSize);
       this.#runners.push(
         new QueueRunner({
           entry,
-          statements: new QueueStatements(
-            entry.type.name,
-            await queueTable(pool, entry.type.name),
-            this.#o.fairShare ? "fair" : "oldest-first",
-          ),
+          statements,
           pool,
           boss: this.#o.boss,
           deps: { appDb: this.#o.appDb, jobs: this.#o.jobs, log: this.#o.log },
