@@ -33,8 +33,5 @@ export async function warmEnqueuePath(db: Pick<DatabaseHandles, "app" | "owner">
     });
   // All at once, so each runs on a connection of its own; two owner connections too (rate-limit
   // counters and token checks use them on a client's first request).
-  await Promise.all([
-    ...Array.from({ length: count }, warmOne),
-    ...Array.from({ length: 2 }, () => sql`SELECT 1`.execute(db.owner)),
-  ]);
+  await Promise.all([...Array.from({ length: count }, warmOne), ...Array.from({ length: 2 }, () => sql`SELECT 1`.execute(db.owner))]);
 }
