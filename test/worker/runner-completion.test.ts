@@ -41,7 +41,9 @@ async function setup(t: Test) {
 t.test("a finished job is completed while the jobs claimed with it still run", async (t) => {
   const { db, orgId } = await setup(t);
   const [fast, ...slow] = await enqueueAll(db, orgId, [{ echo: "fast" }, ...Array.from({ length: 5 }, () => ({ delayMs: 4000 }))]);
-  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "10" });
+  // 8 slots: a new runner's first claim asks for its free slots rounded down to a power of two,
+  // so all six come in that one claim.
+  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "8" });
   await worker.ready();
   const rows = await waitFor("the fast job completed", async () => {
     const rows = await jobs(db, [fast!, ...slow]);
@@ -168,4 +170,18 @@ t.test("one organisation's backlog does not delay another's job (fair claim)", a
   await waitFor("the quiet job completed", async () => (await jobs(db, [quietJob!]))[0]!.state === "completed");
   const waiting = (await jobs(db, backlog)).filter((r) => r.state === "created").length;
   t.ok(waiting > 1000, `the quiet job ran while ${waiting} of the noisy organisation's 3,000 older jobs were still waiting`);
+});
+
+t.test("a slow job type holds what its slots run, however many jobs are queued meanwhile", async (t) => {
+  const { db, orgId } = await setup(t);
+  const worker = spawnWorker(t, db, { JOB_CONCURRENCY: "2" });
+  await worker.ready();
+  const first = await enqueueAll(db, orgId, [{ delayMs: 3000 }, { delayMs: 3000 }]);
+  await waitFor("both slots busy", async () => (await jobs(db, first)).every((r) => r.state === "active"));
+  // Each enqueue is a transaction of its own, so each sends a NOTIFY to the busy worker.
+  const more: string[] = [];
+  for (let i = 0; i < 10; i++) more.push(...(await enqueueAll(db, orgId, [{ delayMs: 3000 }])));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const active = (await jobs(db, [...first, ...more])).filter((r) => r.state === "active").length;
+  t.equal(active, 2, "only the two running jobs are claimed; the ten new ones wait for other workers or a free slot");
 });

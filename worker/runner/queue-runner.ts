@@ -162,10 +162,15 @@ export class QueueRunner {
     this.#pump();
     // Every claim slot busy or no room: a small claim of its own, so a job just queued (the quiet
     // organisation's, behind another's burst) is claimed in one short statement, not after the
-    // big claims in flight and the next one.
-    if (this.#eager && !this.#expressInFlight && !this.#stopping && !this.#abandoned && !this.#backoffTimer) {
+    // big claims in flight and the next one. Only for quick job types, whose prefetch is at least
+    // a round of slots, and never past one extra round: a slow type must not hoard on each NOTIFY.
+    const size = claimableSize(this.#o.concurrency, this.#sizing.batchSize);
+    const held = this.#running.size + this.#waiting.size + this.#requested;
+    const quick = this.#sizing.prefetch >= this.#o.concurrency;
+    const room = held + size <= 2 * this.#o.concurrency + this.#sizing.prefetch;
+    if (this.#eager && quick && room && !this.#expressInFlight && !this.#stopping && !this.#abandoned && !this.#backoffTimer) {
       this.#eager = false;
-      this.#claim(claimableSize(this.#o.concurrency, this.#sizing.batchSize), true);
+      this.#claim(size, true);
     }
   }
 
