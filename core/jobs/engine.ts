@@ -16,7 +16,7 @@ export function notifyChannelSql(): string {
 export interface QueueEngineOptions {
   url: string;
   applicationName: string;
-  /** Connections for fetching and settling jobs; workers need about two per fetch loop. */
+  /** Connections for pg-boss itself: supervision, failure settling, heartbeats, the API's retry and cancel. */
   maxConnections: number;
   /** How often dead workers' jobs (stale heartbeat, expiry) are detected and retried, and queue counts refreshed. */
   superviseIntervalSeconds: number;

@@ -11,7 +11,7 @@ export interface QueueEnginePluginOptions {
 
 /**
  * Starts pg-boss and makes sure every catalogue queue exists with its current settings. Its pool
- * serves supervision, failure settling, heartbeats and the API's retry and cancel; the fetch loops
+ * serves supervision, failure settling, heartbeats and the API's retry and cancel; the job runners
  * have a pool of their own (worker/runner/job-runner.ts).
  */
 export const queueEnginePlugin = fp<QueueEnginePluginOptions>(
