@@ -204,10 +204,16 @@ t.test("health endpoints report the database, Redis and workers, and hide intern
 t.test("metrics: loopback only without METRICS_TOKEN, the token with it; requests counted by kind", async (t) => {
   const db = await createTestDatabase(t);
   const open = await startWeb(t, db);
-  await fetch(`${open.url}/signin`);
+  await (await fetch(`${open.url}/signin`)).text();
   const scraped = await fetch(`${open.url}/metrics/prometheus`);
   t.equal(scraped.status, 200, "loopback may read without a token");
-  const text = await scraped.text();
+  await scraped.text();
+  // A request is counted when its response finishes on the server, which can come after the
+  // client has read it: scrape until it shows (under load it did not, in the first scrape).
+  const text = await waitFor("the page request counted", async () => {
+    const body = await (await fetch(`${open.url}/metrics/prometheus`)).text();
+    return /http_requests_total\{method="GET",kind="page",status="200"\}/.test(body) ? body : undefined;
+  });
   t.match(text, /http_requests_total\{method="GET",kind="page",status="200"\} 1/);
   t.match(text, /http_request_duration_seconds_bucket\{le="0\.5",method="GET",kind="page"\} 1/);
   t.notMatch(text, "/signin", "paths are not labels");
