@@ -4,7 +4,7 @@
 // (pickup: created -> started) and what fairness costs the noisy one (its drain).
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
+import { query } from "./query.ts";
 import { percentile } from "./stats.ts";
 
 export const FAIRNESS_BACKLOG = 1_000_000;
@@ -31,16 +31,6 @@ export interface FairnessDeps {
   /** Enqueues one job for the quiet organisation through the platform's enqueue path. */
   sendQuiet(i: number): Promise<void>;
   quietOrg: string;
-}
-
-async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 /** A backlog of `count` waiting jobs for `org`, written as app.enqueue_many writes them (without its per-job checks, for speed). */

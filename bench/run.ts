@@ -28,6 +28,7 @@ import { localEnv, ROOT_DIR } from "../scripts/lib/local-env.ts";
 import { createDatabaseIfMissing, dropDatabaseIfExists, provision, withDatabase } from "../scripts/lib/provision.ts";
 import { runTool } from "../scripts/lib/run-tool.ts";
 import { cpuSeconds } from "./cpu.ts";
+import { query } from "./query.ts";
 import { percentile, median } from "./stats.ts";
 import { FAIRNESS_BACKLOG, FAIRNESS_QUIET_RATE, FAIRNESS_SECONDS, fairnessRound, type FairnessResult } from "./fairness.ts";
 import { MIXED_CONCURRENCY, MIXED_QUICK_JOBS, MIXED_SLOW_JOBS, MIXED_SLOW_MS, mixedLoadRound, type MixedLoadResult } from "./mixed-load.ts";
@@ -71,16 +72,6 @@ interface Side {
   startWorker(): Promise<Started>;
   enqueueBacklog(): Promise<void>;
   send(i: number): Promise<string>;
-}
-
-async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 /** Spawns a node process and resolves with the epoch ms its output reports as the moment work starts. */

@@ -21,11 +21,6 @@ export interface QueueRunnerOptions {
   claimsAtOnce: number;
   /** Backstop poll while the queue looks empty and no NOTIFY arrives (retries and deferred jobs coming due). */
   pollIntervalMs: number;
-  /**
-   * Extra time a finished job's completion waits for others to share its statement. 0: none; the
-   * completions that finish while one statement is in flight still go together in the next.
-   */
-  completionDelayMs: number;
   log: FastifyBaseLogger;
   onOutcome: (outcome: JobOutcome) => void;
   onFinalFailure: (error: Error, job: { queue: string; jobId: string; orgId: string | null; attempt: number }) => void;
@@ -274,18 +269,13 @@ export class QueueRunner {
   /** Sends the waiting completions on their own, unless a claim takes them first. */
   #flushSoon(): void {
     if (this.#cancelScheduledFlush || this.#completing || this.#done.length === 0) return;
-    const flush = () => {
+    // setImmediate: the jobs finishing in this turn of the event loop share the statement. No
+    // longer wait: a 5 ms grouping window added 5 ms to every job at 100 jobs/s and gained no drain.
+    const immediate = setImmediate(() => {
       this.#cancelScheduledFlush = undefined;
       this.#complete();
-    };
-    if (this.#o.completionDelayMs > 0) {
-      const timer = setTimeout(flush, this.#o.completionDelayMs);
-      this.#cancelScheduledFlush = () => clearTimeout(timer);
-    } else {
-      // The jobs finishing in this turn of the event loop share the statement.
-      const immediate = setImmediate(flush);
-      this.#cancelScheduledFlush = () => clearImmediate(immediate);
-    }
+    });
+    this.#cancelScheduledFlush = () => clearImmediate(immediate);
   }
 
   #cancelFlush(): void {
