@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     // Runs only the fairness rounds, or only the drain rounds, and records nothing: for working on the claim.
     "fairness-only": { type: "boolean", default: false },
     "drain-only": { type: "boolean", default: false },
+    // Runs only the latency rounds (raw, then platform) and records nothing: for chasing the p99.
+    "latency-only": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -386,7 +388,7 @@ await runTool("bench", async () => {
       | undefined;
     if (!args["fairness-only"]) {
       const drain: Record<"platform" | "raw", DrainResult[]> = { platform: [], raw: [] };
-      for (let round = 1; round <= ROUNDS; round++) {
+      for (let round = 1; round <= (args["latency-only"] ? 0 : ROUNDS); round++) {
         for (const side of round % 2 === 1 ? [raw, platform] : [platform, raw]) {
           const result = await drainRound(side);
           drain[side.name].push(result);
@@ -412,6 +414,7 @@ await runTool("bench", async () => {
           `  slowest 1% (${l.slowest.count} jobs), mean ms: enqueue ${l.slowest.enqueue}, pickup ${l.slowest.pickup}, run+complete ${l.slowest.run}`,
         );
       }
+      if (args["latency-only"]) return true;
       await reset(platformUrl);
       const mixed = await mixedLoadRound({
         url: platformUrl,

@@ -24,7 +24,7 @@ import { rateLimitPlugin } from "./plugins/rate-limit.ts";
 import { apiDocsRoutes } from "./routes/api-docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobsRoutes } from "./routes/jobs.ts";
-import { WARM_APP_CONNECTIONS, warmEnqueuePath } from "../core/jobs/warm-up.ts";
+import { warmAppConnections, warmEnqueuePath } from "../core/jobs/warm-up.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queuesRoutes } from "./routes/queues.ts";
 
@@ -121,7 +121,7 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
   await app.register(queuesRoutes);
   await app.register(apiDocsRoutes);
   await app.ready();
-  await warmEnqueuePath(app.db, app.jobs, WARM_APP_CONNECTIONS).catch((error: Error) =>
+  await warmEnqueuePath(app.db, app.jobs, warmAppConnections(app.config.DATABASE_POOL_MAX)).catch((error: Error) =>
     app.log.warn({ err: error }, "warming the API's database connections failed; the first requests will be slower"),
   );
   // Routes and plugins are typed against Fastify's base logger; the pino instance satisfies it.

@@ -4,8 +4,20 @@ import { withOrg } from "../db/org-scope.ts";
 import type { JobClient } from "./enqueue.ts";
 import { testJob } from "./types/test-job.ts";
 
-/** App connections a worker opens and warms before serving, and keeps open while idle. */
-export const WARM_APP_CONNECTIONS = 4;
+/**
+ * App connections a worker opens and warms before serving, and keeps open while idle (at most its
+ * pool's size). Four were not enough: when the first requests after a start queue for a moment,
+ * the pool opens more connections, each cold, and each cold one's first enqueue costs 200–400 ms
+ * while several start at once on two cores; requests queue further and the pool grows again.
+ * Measured on a machine whose PostgreSQL was slower (`node bench/run.ts --latency-only`): p99
+ * 1.1–1.8 s with four warm connections, 86–126 ms with twelve.
+ */
+export const WARM_APP_CONNECTIONS = 12;
+
+/** How many app connections to warm for a pool of `poolMax`. */
+export function warmAppConnections(poolMax: number): number {
+  return Math.min(WARM_APP_CONNECTIONS, poolMax);
+}
 
 const NO_ORGANISATION = "00000000-0000-0000-0000-000000000000";
 

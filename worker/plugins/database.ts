@@ -1,6 +1,6 @@
 import fp from "fastify-plugin";
 import { connectDatabase } from "../../core/db/connect.ts";
-import { WARM_APP_CONNECTIONS } from "../../core/jobs/warm-up.ts";
+import { warmAppConnections } from "../../core/jobs/warm-up.ts";
 
 /** Opens the app (RLS) and owner pools; closes them last, after jobs and requests have drained. */
 export const databasePlugin = fp(
@@ -10,7 +10,7 @@ export const databasePlugin = fp(
       appUrl: app.config.APP_DATABASE_URL,
       appPassword: app.config.APP_DATABASE_PASSWORD,
       maxConnections: app.config.DATABASE_POOL_MAX,
-      minConnections: WARM_APP_CONNECTIONS,
+      minConnections: warmAppConnections(app.config.DATABASE_POOL_MAX),
       applicationName: "gpt-platform:worker",
     });
     app.decorate("db", db);
