@@ -141,7 +141,8 @@ t.test("a stopping worker hands the jobs it had not started back without spendin
   );
   await waitFor("the others claimed, waiting for the slot", async () => (await jobs(db, rest)).every((r) => r.state === "active"));
   worker.child.kill("SIGTERM");
-  t.equal((await worker.exited).code, 0);
+  const exit = await worker.exited;
+  t.equal(exit.code, 0, `the worker stopped cleanly (its last output: ${exit.code === 0 ? "" : worker.output().slice(-4000)})`);
   const after = await jobs(db, [long!, ...rest]);
   t.equal(after.find((r) => r.id === long)!.state, "completed", "the running job finished");
   t.same(
