@@ -5,6 +5,8 @@
 //    workload (bench/raw-pgboss-worker.ts). Rounds alternate between the two.
 // 2. Latency: an open-loop producer sends RATE jobs/s for SECONDS through the jobs HTTP API, and
 //    the same through raw pg-boss's send(); enqueue → completed p50/p95/p99 for each.
+// 3. Mixed load, fairness between organisations, and rate limits (bench/mixed-load.ts,
+//    bench/fairness.ts, bench/rate-limits.ts).
 // Results are printed as figures and ratios to raw pg-boss, and appended to bench/results.jsonl.
 import { spawn, type ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
@@ -31,6 +33,7 @@ import { cpuSeconds } from "./cpu.ts";
 import { query } from "./query.ts";
 import { percentile, median } from "./stats.ts";
 import { FAIRNESS_BACKLOG, FAIRNESS_QUIET_RATE, FAIRNESS_SECONDS, fairnessRound, type FairnessResult } from "./fairness.ts";
+import { RATE_LIMIT_JOBS, RATE_LIMIT_PER_SECOND, RATE_LIMIT_PROCESSES, rateLimitRound, type RateLimitResult } from "./rate-limits.ts";
 import { MIXED_CONCURRENCY, MIXED_QUICK_JOBS, MIXED_SLOW_JOBS, MIXED_SLOW_MS, mixedLoadRound, type MixedLoadResult } from "./mixed-load.ts";
 
 const { values: args } = parseArgs({
@@ -44,6 +47,8 @@ const { values: args } = parseArgs({
     "drain-only": { type: "boolean", default: false },
     // Runs only the latency rounds (raw, then platform) and records nothing: for chasing the p99.
     "latency-only": { type: "boolean", default: false },
+    // Runs only the rate-limit round and records nothing.
+    "rate-limits-only": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -383,6 +388,34 @@ await runTool("bench", async () => {
       },
     };
 
+    const rateLimits = async () => {
+      await reset(platformUrl);
+      const result = await rateLimitRound({
+        url: platformUrl,
+        startWorker: (env) => spawnPlatformWorker({ PORT: "0", ...env }),
+        stopWorker: stop,
+        async enqueue(type, payloads) {
+          await withOrg(handles.app, org.id, (trx) =>
+            jobs.enqueueMany(
+              trx,
+              payloads.map((p) => ({ type, payload: p })),
+            ),
+          );
+        },
+        waitDrained: (queue, expected) => waitDrained(platformUrl, queue, expected),
+      });
+      log(
+        `rate limits (${RATE_LIMIT_JOBS} calls to one account of a fake upstream allowing ${RATE_LIMIT_PER_SECOND} a second, ${RATE_LIMIT_PROCESSES} worker processes): ` +
+          `${result.completed} completed in ${result.seconds} s (ideal ${result.idealSeconds} s); busiest second at the upstream ${result.busiestSecond} requests, ` +
+          `${result.refused} refused; attempts spent ${result.attemptsSpent}; snoozes: ${result.snoozes.rateLimit} by the limit, ${result.snoozes.handler} after a 429`,
+      );
+      return result;
+    };
+    if (args["rate-limits-only"]) {
+      await rateLimits();
+      return true;
+    }
+
     let measured:
       | { drain: Record<"platform" | "raw", DrainResult[]>; latency: Record<"platform" | "raw", LatencyResult>; mixed: MixedLoadResult }
       | undefined;
@@ -461,7 +494,7 @@ await runTool("bench", async () => {
       );
     }
     if (!measured) return true;
-    return report(measured.drain, measured.latency, measured.mixed, fairness);
+    return report(measured.drain, measured.latency, measured.mixed, fairness, await rateLimits());
   });
   await handles.close();
   return floorsMet ? 0 : 1;
@@ -473,6 +506,7 @@ function report(
   latency: Record<"platform" | "raw", LatencyResult>,
   mixed: MixedLoadResult,
   fairness: FairnessResult[],
+  rateLimits: RateLimitResult,
 ): boolean {
   const fair = fairness.find((f) => f.claim === "fair")!;
   const unfair = fairness.find((f) => f.claim === "oldest-first")!;
@@ -494,6 +528,8 @@ function report(
       fair.quietPickupMs.p95 < FLOOR_QUIET_PICKUP_P95_MS &&
       fair.quietPickupMs.p99 < FLOOR_QUIET_PICKUP_P99_MS,
     noisyDrainAtLeast90PercentOfUnfair: fair.noisyJobsPerSecond >= 0.9 * unfair.noisyJobsPerSecond,
+    rateLimitKeptWithNoAttemptSpent:
+      rateLimits.completed === rateLimits.jobs && rateLimits.busiestSecond <= RATE_LIMIT_PER_SECOND && rateLimits.attemptsSpent === 0,
   };
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT_DIR }).toString().trim();
   const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT_DIR }).toString().trim() !== "";
@@ -526,6 +562,7 @@ function report(
     },
     mixed,
     fairness,
+    rateLimits,
     floors,
   };
   appendFileSync(`${ROOT_DIR}bench/results.jsonl`, `${JSON.stringify(result)}\n`);
@@ -538,6 +575,7 @@ latency p99           ${pad(result.latency.platform.p99)} ms      ${pad(result.l
 
 floors: drain median >= raw pg-boss median (tuned batch 200, two loops): ${floors.drainAtLeastRaw ? "yes" : "NO"} (ratio to raw's best round: ${result.drain.ratioToRawBest}); p99 <= ${p99Floor} ms (${FLOOR_P99_MS} ms or ${FLOOR_P99_RAW_RATIO} x raw's p99) at ${RATE} jobs/s: ${floors.p99WithinFloor ? "yes" : "NO"}; mixed load: handler end -> completed p99 ${mixed.endToCompletedMs.p99} <= ${FLOOR_COMPLETION_P99_MS} ms: ${floors.mixedCompletionP99AtMost50ms ? "yes" : "NO"}
 fairness: quiet pickup p95 < ${FLOOR_QUIET_PICKUP_P95_MS} ms and p99 < ${FLOOR_QUIET_PICKUP_P99_MS} ms with every quiet job started: ${floors.quietPickupWithinFloor ? "yes" : "NO"}; noisy drain ${fair.noisyJobsPerSecond} >= 90% of oldest-first's ${unfair.noisyJobsPerSecond} jobs/s: ${floors.noisyDrainAtLeast90PercentOfUnfair ? "yes" : "NO"}
+rate limits: ${rateLimits.completed} of ${rateLimits.jobs} completed in ${rateLimits.seconds} s (ideal ${rateLimits.idealSeconds} s), busiest second ${rateLimits.busiestSecond} <= ${RATE_LIMIT_PER_SECOND} requests, attempts spent ${rateLimits.attemptsSpent}: ${floors.rateLimitKeptWithNoAttemptSpent ? "yes" : "NO"}
 appended to bench/results.jsonl (commit ${result.commit})`);
   return Object.values(floors).every(Boolean);
 }

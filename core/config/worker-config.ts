@@ -1,5 +1,17 @@
 import { z } from "zod";
-import { appDatabasePassword, proxyHops, flag, host, integer, logLevel, postgresUrl, redisUrl, secret, sentryDsn } from "./fields.ts";
+import {
+  appDatabasePassword,
+  proxyHops,
+  flag,
+  host,
+  httpUrl,
+  integer,
+  logLevel,
+  postgresUrl,
+  redisUrl,
+  secret,
+  sentryDsn,
+} from "./fields.ts";
 import { parseEnv, type Env } from "./parse-env.ts";
 
 export const workerSchema = z.object({
@@ -31,6 +43,8 @@ export const workerSchema = z.object({
   SENTRY_DSN: sentryDsn.optional(),
   SENTRY_ENVIRONMENT: z.string().default("development"),
   TEST_JOB_CRASH_ENABLED: flag(false),
+  /** Where test-upstream-call jobs send their request (a local fake of a rate-limited API); unset, they fail. */
+  TEST_UPSTREAM_URL: httpUrl.optional(),
 });
 
 export type WorkerConfig = z.output<typeof workerSchema>;

@@ -131,6 +131,17 @@ export interface AppJobs {
   type: string | null;
 }
 
+export interface AppJobSnoozes {
+  attempt: number;
+  job_id: string;
+  kind: string;
+  n: number;
+  org_id: string;
+  reason: string;
+  snoozed_at: Generated<Timestamp>;
+  until_at: Timestamp;
+}
+
 export interface AppJobThroughputMinute {
   completed: number | null;
   failed: number | null;
@@ -389,6 +400,13 @@ export interface OpsQueueStats24h {
   run_ms_p95: number | null;
 }
 
+export interface OpsRateLimitBudgets {
+  key: string;
+  next_start_at: Timestamp;
+  snoozed_until_at: Timestamp;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface OpsRateLimitWindows {
   hits: number;
   key: string;
@@ -476,6 +494,7 @@ export interface DB {
   "app.invitations": AppInvitations;
   "app.job_attempts": AppJobAttempts;
   "app.job_refs": AppJobRefs;
+  "app.job_snoozes": AppJobSnoozes;
   "app.job_throughput_minute": AppJobThroughputMinute;
   "app.jobs": AppJobs;
   "app.memberships": AppMemberships;
@@ -501,6 +520,7 @@ export interface DB {
   "ops.oldest_waiting": OpsOldestWaiting;
   "ops.queue_depth": OpsQueueDepth;
   "ops.queue_stats_24h": OpsQueueStats24h;
+  "ops.rate_limit_budgets": OpsRateLimitBudgets;
   "ops.rate_limit_windows": OpsRateLimitWindows;
   "ops.restore_drills": OpsRestoreDrills;
   "ops.schema_migrations": OpsSchemaMigrations;

@@ -1,11 +1,12 @@
 import type { JobType } from "./define-job.ts";
 import { testJob } from "./types/test-job.ts";
+import { testUpstreamCall } from "./types/test-upstream-call.ts";
 
 /**
  * Every job type the platform knows. Adding a type: a module in core/jobs/types/ (name, payload
  * schema, result schema, queue settings), an entry here, and its handler in worker/handlers/.
  */
-export const jobCatalogue = [testJob] as const;
+export const jobCatalogue = [testJob, testUpstreamCall] as const;
 
 export type CatalogueJobType = (typeof jobCatalogue)[number];
 export type JobTypeName = CatalogueJobType["name"];

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { rateLimitProblems, type RateLimit } from "./rate-limits.ts";
 
 /**
  * How a job type's queue behaves. Every job sent to the queue inherits these settings when it is
@@ -39,6 +40,11 @@ export interface WorkerSettings {
    * the free handler slots plus what they will start within about 100 ms (worker/runner/claim-sizing.ts).
    */
   batchSize: number;
+  /**
+   * How many times one job may snooze itself (ctx.snooze, an upstream's 429) before it fails with
+   * the last reason. Waits for the type's own rate limits are not counted: the platform paces those.
+   */
+  maxSnoozes: number;
 }
 
 export interface JobTypeDefinition<N extends string, P extends z.ZodType, R extends z.ZodType> {
@@ -49,6 +55,8 @@ export interface JobTypeDefinition<N extends string, P extends z.ZodType, R exte
   result: R;
   queue?: Partial<QueueSettings>;
   worker?: Partial<WorkerSettings>;
+  /** Budgets a job must fit before it starts (core/jobs/rate-limits.ts); a job over budget waits without spending an attempt. */
+  rateLimits?: RateLimit[];
 }
 
 export interface JobType<N extends string = string, P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -58,6 +66,7 @@ export interface JobType<N extends string = string, P extends z.ZodType = z.ZodT
   result: R;
   queue: QueueSettings;
   worker: WorkerSettings;
+  rateLimits: readonly RateLimit[];
   /** Where jobs that failed for the last time are copied, with their error. */
   deadLetterQueue: string;
 }
@@ -80,7 +89,7 @@ const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   notify: true,
 };
 
-const DEFAULT_WORKER_SETTINGS: WorkerSettings = { batchSize: 20 };
+const DEFAULT_WORKER_SETTINGS: WorkerSettings = { batchSize: 20, maxSnoozes: 10 };
 
 export function defineJob<N extends string, P extends z.ZodType, R extends z.ZodType>(
   definition: JobTypeDefinition<N, P, R>,
@@ -92,6 +101,9 @@ export function defineJob<N extends string, P extends z.ZodType, R extends z.Zod
   if (queue.heartbeatSeconds !== null && queue.heartbeatSeconds < 10) {
     throw new Error(`job type ${definition.name}: heartbeatSeconds must be at least 10 (pg-boss minimum) or null`);
   }
+  const rateLimits = definition.rateLimits ?? [];
+  const problems = rateLimitProblems(rateLimits);
+  if (problems.length > 0) throw new Error(`job type ${definition.name}: ${problems.join("; ")}`);
   return {
     name: definition.name,
     description: definition.description,
@@ -99,6 +111,7 @@ export function defineJob<N extends string, P extends z.ZodType, R extends z.Zod
     result: definition.result,
     queue,
     worker: { ...DEFAULT_WORKER_SETTINGS, ...definition.worker },
+    rateLimits,
     deadLetterQueue: `${definition.name}.dlq`,
   };
 }

@@ -1,20 +1,25 @@
 import type { FailedAttempt } from "./job-attempts.ts";
 import { attemptsStarted, type JobRecord } from "./job-queries.ts";
+import type { JobSnoozeRecord } from "./job-snoozes.ts";
 
 /** One line of a job's attempts timeline, oldest first. */
 export interface TimelineEntry {
   at: Date | null;
-  kind: "created" | "failed" | "lost" | "running" | "completed" | "cancelled" | "due";
+  kind: "created" | "snoozed" | "failed" | "lost" | "running" | "completed" | "cancelled" | "due";
   attempt: number | null;
   text: string;
 }
 
 /**
  * A job's life from what pg-boss keeps (its current row) and what the worker recorded of each
- * failed attempt. An attempt with no record was cut short without a failure being written (its
- * worker stopped or lost its claim, and supervision sent the job back to the queue).
+ * failed attempt and each snooze. An attempt with no record was cut short without a failure being
+ * written (its worker stopped or lost its claim, and supervision sent the job back to the queue).
  */
-export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]): TimelineEntry[] {
+export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[], snoozes: readonly JobSnoozeRecord[] = []): TimelineEntry[] {
+  return withSnoozes(attemptsTimeline(job, failures), snoozes);
+}
+
+function attemptsTimeline(job: JobRecord, failures: readonly FailedAttempt[]): TimelineEntry[] {
   const entries: TimelineEntry[] = [{ at: job.createdAt, kind: "created", attempt: null, text: "Created" }];
   const attemptsMade = attemptsStarted(job);
   const byAttempt = new Map(failures.map((f) => [f.attempt, f]));
@@ -55,6 +60,34 @@ export function jobTimeline(job: JobRecord, failures: readonly FailedAttempt[]):
     entries.push({ at: job.startAfter, kind: "due", attempt: attemptsMade + 1, text: `Attempt ${attemptsMade + 1} due` });
   }
   return entries;
+}
+
+/** Each snooze goes before the first entry of its attempt or a later one: it happened before that attempt ended. */
+function withSnoozes(entries: TimelineEntry[], snoozes: readonly JobSnoozeRecord[]): TimelineEntry[] {
+  if (snoozes.length === 0) return entries;
+  const result: TimelineEntry[] = [];
+  const pending = [...snoozes].sort((a, b) => a.n - b.n);
+  for (const entry of entries) {
+    while (pending.length > 0 && entry.attempt !== null && pending[0]!.attempt <= entry.attempt) result.push(snoozeEntry(pending.shift()!));
+    result.push(entry);
+  }
+  for (const snooze of pending) result.push(snoozeEntry(snooze));
+  return result;
+}
+
+function snoozeEntry(snooze: JobSnoozeRecord): TimelineEntry {
+  const seconds = Math.max(0, (snooze.until.getTime() - snooze.snoozedAt.getTime()) / 1000);
+  const who = snooze.kind === "rate-limit" ? "held back" : "snoozed by its handler";
+  return {
+    at: snooze.snoozedAt,
+    kind: "snoozed",
+    attempt: snooze.attempt,
+    text: `Attempt ${snooze.attempt} ${who} for ${formatSeconds(seconds)}, not spent: ${snooze.reason}`,
+  };
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds < 10 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds)} s`;
 }
 
 function errorMessage(output: unknown): string {

@@ -5,6 +5,7 @@ import { sessionsPrune } from "../accounts/sessions.ts";
 import { signupRequestsPrune } from "../accounts/signup-requests.ts";
 import { failedAttemptsPrune } from "../jobs/job-attempts.ts";
 import { jobRefsPrune } from "../jobs/job-refs.ts";
+import { jobSnoozesPrune } from "../jobs/job-snoozes.ts";
 import { rollupsPrune } from "../jobs/rollups.ts";
 import { workerInstancePrune } from "../jobs/worker-instances.ts";
 import type { OwnerDatabase } from "../db/connect.ts";
@@ -15,6 +16,7 @@ const HOUSEKEEPING_LOCK_ID = 7_351_204_118n;
 export interface HousekeepingReport {
   jobRefs: number;
   failedAttempts: number;
+  jobSnoozes: number;
   sessions: number;
   passwordResets: number;
   invitations: number;
@@ -25,7 +27,7 @@ export interface HousekeepingReport {
 
 /**
  * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, month-old failed
- * attempts, ended sessions, spent reset tokens and sign-up links, long-expired invitations, workers gone for a week,
+ * attempts and snoozes, ended sessions, spent reset tokens and sign-up links, long-expired invitations, workers gone for a week,
  * rollup minutes past 90 days. Every worker replica calls it on a timer; the advisory lock makes
  * all but one skip (returns undefined when skipped).
  */
@@ -40,6 +42,7 @@ export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingRe
       return {
         jobRefs: await jobRefsPrune(owner),
         failedAttempts: await failedAttemptsPrune(owner),
+        jobSnoozes: await jobSnoozesPrune(owner),
         sessions: await sessionsPrune(owner),
         passwordResets: await passwordResetsPrune(owner),
         invitations: await invitationsPrune(owner),

@@ -62,7 +62,7 @@ t.test("enqueue", async (t) => {
       const before = (await jobRows(db)).length;
       const unknown = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "no-such-job", {})).catch((e: Error) => e);
       t.type(unknown, UnknownJobTypeError);
-      t.same((unknown as UnknownJobTypeError).knownTypes, ["test-job"]);
+      t.same((unknown as UnknownJobTypeError).knownTypes, ["test-job", "test-upstream-call"]);
       const invalid = await withOrg(app, orgId, (trx) => jobs.enqueue(trx, "test-job", { delayMs: -5, extra: true })).catch(
         (e: Error) => e,
       );

@@ -125,6 +125,11 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
     owner,
     [91, 89].map((daysAgo) => oneCompletedJobRollup(orgId, minute(daysAgo))),
   );
+  await sql`INSERT INTO app.job_snoozes (org_id, job_id, n, attempt, snoozed_at, until_at, kind, reason)
+            VALUES (${orgId}, gen_random_uuid(), 1, 1, now() - interval '31 days', now() - interval '31 days', 'handler', 'old'),
+                   (${orgId}, gen_random_uuid(), 1, 1, now() - interval '29 days', now() - interval '29 days', 'handler', 'recent')`.execute(
+    owner,
+  );
   t.ok(live.token);
 
   const holder = await db.handles.ownerPool.connect();
@@ -139,6 +144,7 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
   t.same(await runHousekeeping(owner), {
     jobRefs: 0,
     failedAttempts: 0,
+    jobSnoozes: 1,
     sessions: 1,
     passwordResets: 1,
     invitations: 1,
@@ -152,4 +158,10 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
   t.same(left.rows[0], { sessions: "1", resets: "1", invitations: "new@example.com" }, "what is still useful stays");
   const rollups = await sql<{ n: string }>`SELECT count(*) AS n FROM ops.job_rollup_minute`.execute(owner);
   t.equal(rollups.rows[0]!.n, "1", "the rollup minute 89 days old stays; the one 91 days old went");
+  const snoozes = await sql<{ reason: string }>`SELECT reason FROM app.job_snoozes`.execute(owner);
+  t.same(
+    snoozes.rows.map((r) => r.reason),
+    ["recent"],
+    "the snooze 29 days old stays; the one 31 days old went",
+  );
 });

@@ -86,3 +86,32 @@ t.test("running and cancelled jobs", async (t) => {
     ["created", "cancelled"],
   );
 });
+
+t.test("snoozes show before the attempt they held back, which they did not spend", async (t) => {
+  const snooze = (n: number, attempt: number, kind: "rate-limit" | "handler", second: number, seconds: number) => ({
+    n,
+    attempt,
+    kind,
+    reason: kind === "rate-limit" ? "waiting for the rate limit kommo:7 (7 per 1 s)" : "upstream answered 429",
+    snoozedAt: at(second),
+    until: at(second + seconds),
+  });
+  const lines = jobTimeline(
+    job({ state: "completed", retryCount: 1, startedAt: at(40), completedAt: at(41) }),
+    [failure(1)],
+    [snooze(1, 1, "rate-limit", 1, 2), snooze(2, 2, "handler", 20, 15), snooze(3, 2, "rate-limit", 35, 0.25)],
+  );
+  t.same(
+    lines.map((l) => `${l.kind}:${l.attempt}`),
+    ["created:null", "snoozed:1", "failed:1", "snoozed:2", "snoozed:2", "completed:2"],
+  );
+  t.equal(lines[1]!.text, "Attempt 1 held back for 2.0 s, not spent: waiting for the rate limit kommo:7 (7 per 1 s)");
+  t.equal(lines[3]!.text, "Attempt 2 snoozed by its handler for 15 s, not spent: upstream answered 429");
+
+  const waiting = jobTimeline(job({ state: "created" }), [], [snooze(1, 1, "handler", 5, 30)]);
+  t.same(
+    waiting.map((l) => l.kind),
+    ["created", "snoozed", "due"],
+    "a job snoozed now: the snooze, then when it is due",
+  );
+});

@@ -36,7 +36,7 @@ t.test("release applies everything to an empty database, then again as a no-op",
   const queues = await query<{ name: string }>(db.url, "SELECT name FROM pgboss.queue ORDER BY name");
   t.same(
     queues.map((q) => q.name),
-    ["test-job", "test-job.dlq"],
+    ["test-job", "test-job.dlq", "test-upstream-call", "test-upstream-call.dlq"],
     "catalogue queues exist",
   );
   const extensions = await query<{ extname: string }>(

@@ -275,7 +275,7 @@ t.test("the release step publishes the catalogue and removes types the code no l
   const names = await sql<{ name: string }>`SELECT name FROM ops.job_types ORDER BY name`.execute(db.handles.owner);
   t.same(
     names.rows.map((r) => r.name),
-    ["test-job"],
+    ["test-job", "test-upstream-call"],
     "a type removed from the code can no longer be enqueued from SQL",
   );
 });

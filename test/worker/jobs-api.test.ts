@@ -59,7 +59,13 @@ t.test("jobs API", async (t) => {
     const before = await countJobs();
     const cases: [string, () => ReturnType<typeof post>, number, string, (body: Record<string, unknown>) => void][] = [
       ["malformed JSON", () => post("/api/jobs", '{"type": "test-job",'), 400, "malformed_json", () => {}],
-      ["unknown type", () => post("/api/jobs", { type: "tset-job" }), 400, "unknown_job_type", (b) => t.same(b.knownTypes, ["test-job"])],
+      [
+        "unknown type",
+        () => post("/api/jobs", { type: "tset-job" }),
+        400,
+        "unknown_job_type",
+        (b) => t.same(b.knownTypes, ["test-job", "test-upstream-call"]),
+      ],
       [
         "schema failure",
         () => post("/api/jobs", { type: "test-job", payload: { delayMs: "slow", failOnAttempts: 0, colour: "red" } }),

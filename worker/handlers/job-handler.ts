@@ -18,6 +18,13 @@ export interface JobContext {
   withOrg<T>(work: (trx: OrgTransaction) => Promise<T>): Promise<T>;
   /** For follow-up jobs; pass the withOrg transaction so they commit with the handler's writes. */
   jobs: JobClient;
+  /**
+   * Ends this attempt without spending it: the job waits `seconds`, then runs again with the same
+   * attempt number. For an upstream that said "not now" (a 429 and its Retry-After); with
+   * `rateLimited`, the job type's rate-limit budgets for this job hold back every other job too.
+   * A job may snooze itself its type's maxSnoozes times, then it fails with `reason`.
+   */
+  snooze(seconds: number, options?: { reason?: string; rateLimited?: boolean }): never;
 }
 
 export type JobHandler<J extends JobType> = (payload: PayloadOf<J>, context: JobContext) => Promise<z.input<J["result"]>>;
@@ -33,5 +40,21 @@ export class PermanentJobError extends Error {
     super(message);
     this.name = "PermanentJobError";
     this.details = details;
+  }
+}
+
+/** Longest a handler may snooze in one go: a job that must wait longer should be scheduled, not held. */
+export const MAX_SNOOZE_SECONDS = 24 * 60 * 60;
+
+/** Thrown by ctx.snooze(): the runner puts the job back to waiting instead of counting a failure. */
+export class JobSnooze extends Error {
+  readonly seconds: number;
+  readonly rateLimited: boolean;
+
+  constructor(seconds: number, reason: string, rateLimited: boolean) {
+    super(reason);
+    this.name = "JobSnooze";
+    this.seconds = Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_SNOOZE_SECONDS) : 1;
+    this.rateLimited = rateLimited;
   }
 }

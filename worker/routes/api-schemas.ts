@@ -62,6 +62,19 @@ export const jobView = z.object({
   output: z.json().nullable().describe("The handler's result once completed."),
   error: z.json().nullable().describe("The last failure (message, stack, attempt) for failed or retrying jobs."),
   deadLetteredFrom: z.string().nullable().describe("For a job in a dead-letter queue: the queue it failed on."),
+  snoozes: z
+    .array(
+      z.object({
+        attempt: z.int().describe("The attempt that waited; a snooze never spends one."),
+        kind: z
+          .enum(["rate-limit", "handler"])
+          .describe("rate-limit: its type's rate limit had no room yet; handler: the handler asked to wait (an upstream's 429)."),
+        reason: z.string(),
+        snoozedAt: z.iso.datetime(),
+        until: z.iso.datetime().describe("When the job could start again."),
+      }),
+    )
+    .describe("Each time the job went back to waiting without spending an attempt, oldest first."),
 });
 
 export const queueView = z.object({

@@ -2,6 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { cancelJob, retryJob } from "../../core/jobs/job-actions.ts";
 import { attemptsStarted, jobGetForOrg, outputIsError, type JobRecord } from "../../core/jobs/job-queries.ts";
+import { snoozesOfJob, type JobSnoozeRecord } from "../../core/jobs/job-snoozes.ts";
+import type { OrgTransaction } from "../../core/db/org-scope.ts";
 import { HttpError } from "../http-error.ts";
 import { apiGuard } from "../plugins/api-guard.ts";
 import { bulkCreateJobsBody, createJobBody, jobIdParams, type CreateJobBody } from "./api-schemas.ts";
@@ -55,19 +57,24 @@ export async function jobsRoutes(app: FastifyInstance): Promise<void> {
 
   app.get("/api/jobs/:id", { onRequest: reading }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    const job = await withOrg(app.db.app, request.auth!.org, (trx) => jobGetForOrg(trx, id));
-    if (!job) throw jobNotFound(id);
-    return jobView(job);
+    const found = await withOrg(app.db.app, request.auth!.org, async (trx) => {
+      const job = await jobGetForOrg(trx, id);
+      return job && withSnoozes(trx, job);
+    });
+    if (!found) throw jobNotFound(id);
+    return jobView(found.job, found.snoozes);
   });
 
   app.post("/api/jobs/:id/retry", { onRequest: writing }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    return jobView(await withOrg(app.db.app, request.auth!.org, (trx) => retryJob(trx, app.boss, id)));
+    const found = await withOrg(app.db.app, request.auth!.org, async (trx) => withSnoozes(trx, await retryJob(trx, app.boss, id)));
+    return jobView(found.job, found.snoozes);
   });
 
   app.post("/api/jobs/:id/cancel", { onRequest: writing }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    return jobView(await withOrg(app.db.app, request.auth!.org, (trx) => cancelJob(trx, app.boss, id)));
+    const found = await withOrg(app.db.app, request.auth!.org, async (trx) => withSnoozes(trx, await cancelJob(trx, app.boss, id)));
+    return jobView(found.job, found.snoozes);
   });
 }
 
@@ -80,7 +87,11 @@ function startAfterOption(value: string | number | undefined): Date | number | u
   return typeof value === "string" ? new Date(value) : value;
 }
 
-export function jobView(job: JobRecord) {
+async function withSnoozes(trx: OrgTransaction, job: JobRecord): Promise<{ job: JobRecord; snoozes: JobSnoozeRecord[] }> {
+  return { job, snoozes: await snoozesOfJob(trx, job.id) };
+}
+
+export function jobView(job: JobRecord, snoozes: readonly JobSnoozeRecord[]) {
   return {
     id: job.id,
     type: job.type,
@@ -96,5 +107,12 @@ export function jobView(job: JobRecord) {
     output: job.state === "completed" ? job.output : null,
     error: outputIsError(job) ? (job.output ?? null) : null,
     deadLetteredFrom: job.deadLetteredFrom,
+    snoozes: snoozes.map((s) => ({
+      attempt: s.attempt,
+      kind: s.kind,
+      reason: s.reason,
+      snoozedAt: s.snoozedAt.toISOString(),
+      until: s.until.toISOString(),
+    })),
   };
 }

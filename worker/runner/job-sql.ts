@@ -276,6 +276,43 @@ function unclaimSql(table: string): string {
   `;
 }
 
+/** Why a job went back to waiting without spending an attempt (app.job_snoozes.kind). */
+export type SnoozeKind = "rate-limit" | "handler";
+
+export interface Snooze {
+  job: Pick<ClaimedJob, "id" | "retry_count" | "fresh">;
+  seconds: number;
+  kind: SnoozeKind;
+  reason: string;
+}
+
+/**
+ * Puts claimed jobs back to waiting for a while, as unclaimSql does, and records each snooze for
+ * the job's timeline in the same statement. No NOTIFY: nobody can claim the jobs before they are due.
+ */
+function snoozeSql(table: string): string {
+  return `
+    WITH snoozed AS (
+      UPDATE ${S}.${table} j SET
+        state = CASE WHEN a.fresh THEN 'created' ELSE 'retry' END::${S}.job_state,
+        started_on = CASE WHEN a.fresh THEN NULL ELSE j.started_on END,
+        retry_count = CASE WHEN a.fresh THEN j.retry_count ELSE j.retry_count - 1 END,
+        heartbeat_on = NULL,
+        start_after = ${S}.job_now() + make_interval(secs => a.seconds)
+      FROM unnest($2::uuid[], $3::int[], $4::bool[], $5::float8[], $6::text[], $7::text[]) AS a (id, retry_count, fresh, seconds, kind, reason)
+      WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count
+      RETURNING j.id, j.group_id::uuid AS org_id, j.start_after, a.retry_count + 1 AS attempt, a.kind, a.reason
+    ),
+    recorded AS (
+      INSERT INTO app.job_snoozes (org_id, job_id, n, attempt, until_at, kind, reason)
+      SELECT s.org_id, s.id, coalesce((SELECT max(x.n) FROM app.job_snoozes x WHERE x.org_id = s.org_id AND x.job_id = s.id), 0) + 1,
+        s.attempt, s.start_after, s.kind, s.reason
+      FROM snoozed s
+    )
+    SELECT count(*)::int AS snoozed FROM snoozed
+  `;
+}
+
 /**
  * A failure that retrying cannot fix: with its retry limit lowered to the attempts made, pg-boss's
  * fail() treats it as final and moves it to the dead-letter queue.
@@ -294,6 +331,7 @@ export class QueueStatements {
   readonly #claimAndComplete = new Map<number, string>();
   readonly #release: string;
   readonly #unclaim: string;
+  readonly #snooze: string;
   readonly #exhaustRetries: string;
 
   readonly #order: ClaimOrder;
@@ -304,6 +342,7 @@ export class QueueStatements {
     this.#order = order;
     this.#release = releaseSql(table);
     this.#unclaim = unclaimSql(table);
+    this.#snooze = snoozeSql(table);
     this.#exhaustRetries = exhaustRetriesSql(table);
   }
 
@@ -352,6 +391,27 @@ export class QueueStatements {
       values: [this.#queue, jobs.map((j) => j.id), jobs.map((j) => j.retry_count), jobs.map((j) => j.fresh), delaySeconds],
     });
     return rows[0]?.unclaimed ?? 0;
+  }
+
+  /**
+   * Returns how many of the snoozes landed (the rest were no longer this worker's). Only for jobs
+   * of an organisation: app.job_snoozes records each under it.
+   */
+  async snooze(pool: pg.Pool, snoozes: readonly Snooze[]): Promise<number> {
+    const { rows } = await pool.query<{ snoozed: number }>({
+      name: `gpt-snooze:${this.#queue}`,
+      text: this.#snooze,
+      values: [
+        this.#queue,
+        snoozes.map((s) => s.job.id),
+        snoozes.map((s) => s.job.retry_count),
+        snoozes.map((s) => s.job.fresh),
+        snoozes.map((s) => s.seconds),
+        snoozes.map((s) => s.kind),
+        snoozes.map((s) => s.reason),
+      ],
+    });
+    return rows[0]?.snoozed ?? 0;
   }
 
   /**

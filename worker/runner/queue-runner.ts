@@ -1,13 +1,17 @@
 import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
 import type { PgBoss } from "pg-boss";
+import { isUuid } from "../../core/db/org-scope.ts";
 import { failedAttemptInsert } from "../../core/jobs/job-attempts.ts";
+import { rateLimitSpends, type RateLimitSpend } from "../../core/jobs/rate-limits.ts";
 import type { RegisteredHandler } from "../handlers/index.ts";
+import { PermanentJobError } from "../handlers/job-handler.ts";
 import type { JobOutcome } from "../metrics/rollup-buffer.ts";
 import { ClaimSizing, claimableSize } from "./claim-sizing.ts";
 import { FairBuffer } from "./fair-buffer.ts";
-import type { ClaimedJob, Completion, QueueStatements } from "./job-sql.ts";
-import { runJob, type AttemptResult, type RunJobDeps } from "./run-job.ts";
+import type { ClaimedJob, Completion, QueueStatements, Snooze } from "./job-sql.ts";
+import { handlerSnoozeCount, rateLimitAdmit, rateLimitPush, type Admission } from "./rate-limit-sql.ts";
+import { failedAttempt, runJob, type AttemptResult, type RunJobDeps } from "./run-job.ts";
 
 export interface QueueRunnerOptions {
   entry: RegisteredHandler;
@@ -67,6 +71,15 @@ interface PendingCompletion {
 const ERROR_BACKOFF_MAX_MS = 5000;
 /** How often running jobs are checked against their expiry and heartbeats are considered. */
 const TICK_MS = 1000;
+/**
+ * A rate-limited job whose budgets allow a start within this long waits for it in memory, holding
+ * its slot; a later start snoozes it in the database instead, so no process hoards jobs that wait.
+ */
+const ADMIT_HOLD_SECONDS = 1;
+/** Longest reason kept with a snooze. */
+const SNOOZE_REASON_MAX = 2000;
+
+type Snoozed = Extract<AttemptResult, { status: "snoozed" }>;
 
 /**
  * Runs one job type in this process. Claims fill `concurrency` handler slots plus a prefetch sized
@@ -113,6 +126,10 @@ export class QueueRunner {
   #stopping = false;
   #abandoned = false;
   #onIdle: (() => void) | undefined;
+  /** When the jobs this runner snoozed come due (performance.now()): it claims again then. */
+  #dueTimes: number[] = [];
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #wakeAt = Number.POSITIVE_INFINITY;
 
   constructor(options: QueueRunnerOptions) {
     this.#o = options;
@@ -176,6 +193,7 @@ export class QueueRunner {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#pollTimer);
+    clearTimeout(this.#wakeTimer);
     await this.#unclaimWaiting();
     if (this.#held.size > 0 || this.#claimsInFlight > 0 || this.#expressInFlight) {
       await new Promise<void>((resolve) => {
@@ -193,6 +211,7 @@ export class QueueRunner {
   async abandon(): Promise<number> {
     this.#abandoned = true;
     clearInterval(this.#ticker);
+    clearTimeout(this.#wakeTimer);
     this.#cancelFlush();
     clearTimeout(this.#backoffTimer);
     const unfinished = [...this.#running].filter((h) => !h.result);
@@ -356,20 +375,133 @@ export class QueueRunner {
   }
 
   #startWaiting(): void {
+    const limited = this.#o.entry.type.rateLimits.length > 0;
+    const admitting: Held[] = [];
     while (this.#running.size < this.#o.concurrency && this.#waiting.size > 0 && !this.#stopping) {
       const held = this.#waiting.shift()!;
       this.#running.add(held);
-      void this.#run(held);
+      // A job without an organisation is failed by runJob; it spends from no budget.
+      if (limited && isUuid(held.job.group_id)) admitting.push(held);
+      else void this.#run(held);
     }
+    if (admitting.length > 0) void this.#admit(admitting);
+  }
+
+  /**
+   * Books each job's start from its rate-limit budgets (one statement for all of them): a job
+   * admitted to start within ADMIT_HOLD_SECONDS starts then, in its slot; the others snooze until
+   * their budgets allow, without spending an attempt, and free their slots.
+   */
+  async #admit(helds: readonly Held[]): Promise<void> {
+    const limits = this.#o.entry.type.rateLimits;
+    const booking: { held: Held; spends: RateLimitSpend[] }[] = [];
+    for (const held of helds) {
+      try {
+        booking.push({ held, spends: rateLimitSpends(limits, held.job.data, held.job.group_id!) });
+      } catch (error) {
+        // Its budget cannot be named, so it can never be admitted: a bad payload, failed for good.
+        void this.#finished(held, failedAttempt(new PermanentJobError((error as Error).message), held.job.retry_count + 1, 0));
+      }
+    }
+    if (booking.length === 0) return;
+    let admissions: Admission[];
+    try {
+      admissions = await rateLimitAdmit(
+        this.#o.pool,
+        booking.map((b) => b.spends),
+        ADMIT_HOLD_SECONDS,
+      );
+    } catch (error) {
+      this.#o.log.error({ err: error, queue: this.#queue, retryInMs: this.#errorBackoffMs }, "could not book rate-limit budgets; retrying");
+      setTimeout(() => this.#readmit(booking.map((b) => b.held)), this.#errorBackoffMs);
+      this.#errorBackoffMs = Math.min(this.#errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+      return;
+    }
+    const snoozed: Held[] = [];
+    const snoozes: Snooze[] = [];
+    booking.forEach(({ held, spends }, i) => {
+      const { admitted, waitSeconds } = admissions[i]!;
+      if (admitted) {
+        if (waitSeconds < 0.001) void this.#run(held);
+        else setTimeout(() => void this.#run(held), waitSeconds * 1000);
+        return;
+      }
+      snoozed.push(held);
+      const budgets = spends.map((spend, k) => `${spend.key} (${limits[k]!.limit} per ${limits[k]!.perSeconds} s)`).join(", ");
+      snoozes.push({ job: held.job, seconds: waitSeconds, kind: "rate-limit", reason: `waiting for the rate limit ${budgets}` });
+    });
+    if (snoozed.length > 0) await this.#snooze(snoozed, snoozes);
+  }
+
+  /** Jobs whose booking failed go back to waiting for a slot (or, when stopping, to the queue). */
+  #readmit(helds: readonly Held[]): void {
+    for (const held of helds) {
+      this.#running.delete(held);
+      this.#waiting.push(held.job.group_id ?? "", held);
+    }
+    if (this.#stopping) void this.#unclaimWaiting().then(() => this.#checkIdle());
+    else this.#startWaiting();
+  }
+
+  /** Puts jobs back to waiting in the database for a while; this runner claims again when they come due. */
+  async #snooze(helds: readonly Held[], snoozes: readonly Snooze[]): Promise<void> {
+    try {
+      await this.#o.statements.snooze(this.#o.pool, snoozes);
+      for (const snooze of snoozes) this.#wakeIn(snooze.seconds * 1000);
+    } catch (error) {
+      this.#o.log.error(
+        { err: error, queue: this.#queue, jobs: helds.length },
+        "could not snooze jobs; they go back to their queue when their claim's heartbeat lapses",
+      );
+    }
+    for (const held of helds) {
+      this.#running.delete(held);
+      this.#held.delete(held.job.id);
+    }
+    if (this.#abandoned) return;
+    this.#startWaiting();
+    this.#pump();
+    this.#checkIdle();
+  }
+
+  #wakeIn(ms: number): void {
+    const due = performance.now() + ms;
+    this.#dueTimes.push(due);
+    if (due < this.#wakeAt) this.#armWake(due);
+  }
+
+  #armWake(due: number): void {
+    if (this.#stopping || this.#abandoned) return;
+    clearTimeout(this.#wakeTimer);
+    this.#wakeAt = due;
+    this.#wakeTimer = setTimeout(() => this.#onWake(), Math.max(0, due - performance.now()));
+  }
+
+  /** Snoozed jobs came due: claim, as a NOTIFY would make it (snoozes send none). */
+  #onWake(): void {
+    this.#wakeTimer = undefined;
+    this.#wakeAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    this.#dueTimes = this.#dueTimes.filter((due) => due > now + 1);
+    if (this.#dueTimes.length > 0) this.#armWake(this.#dueTimes.reduce((a, b) => Math.min(a, b)));
+    this.#exhausted = false;
+    this.#eager = true;
+    this.#pump();
   }
 
   async #run(held: Held): Promise<void> {
+    // Admitted to start after a short wait, and the shutdown deadline passed meanwhile: handed back.
+    if (this.#abandoned) return;
+    const result = await runJob(this.#o.entry, held.job, () => held.signal, this.#o.deps);
+    this.#sizing.record(result.runMs);
+    await this.#finished(held, result);
+  }
+
+  async #finished(held: Held, result: AttemptResult): Promise<void> {
     const { job } = held;
-    const result = await runJob(this.#o.entry, job, () => held.signal, this.#o.deps);
     held.result = result;
     this.#running.delete(held);
     if (this.#abandoned) return;
-    this.#sizing.record(result.runMs);
     const outcome: JobOutcome = {
       queue: this.#queue,
       orgId: job.group_id,
@@ -386,8 +518,39 @@ export class QueueRunner {
     }
     this.#startWaiting();
     this.#pump();
-    await this.#settleFailure(held, result, outcome);
+    if (result.status === "snoozed") await this.#snoozeByHandler(held, result, outcome);
+    else await this.#settleFailure(held, result, outcome);
     this.#checkIdle();
+  }
+
+  /** ctx.snooze(): back to waiting with the attempt unspent, until the job's snoozes reach its type's cap. */
+  async #snoozeByHandler(held: Held, result: Snoozed, outcome: JobOutcome): Promise<void> {
+    const { job } = held;
+    const { entry, pool } = this.#o;
+    const attempt = job.retry_count + 1;
+    const reason = result.reason.slice(0, SNOOZE_REASON_MAX);
+    try {
+      // runJob fails a job without an organisation before its handler can snooze.
+      const orgId = job.group_id!;
+      const count = await handlerSnoozeCount(pool, orgId, job.id);
+      const max = entry.type.worker.maxSnoozes;
+      if (count >= max) {
+        const error = new PermanentJobError(
+          `snoozed ${count} times, the most a ${this.#queue} job may (maxSnoozes); last reason: ${reason}`,
+        );
+        await this.#settleFailure(held, failedAttempt(error, attempt, result.runMs), outcome);
+        return;
+      }
+      if (result.rateLimited && entry.type.rateLimits.length > 0) {
+        const keys = rateLimitSpends(entry.type.rateLimits, job.data, orgId).map((spend) => spend.key);
+        await rateLimitPush(pool, keys, result.seconds);
+      }
+    } catch (error) {
+      const failure = new Error(`the job asked to snooze (${reason}), and the snooze could not be recorded: ${(error as Error).message}`);
+      await this.#settleFailure(held, failedAttempt(failure, attempt, result.runMs), outcome);
+      return;
+    }
+    await this.#snooze([held], [{ job, seconds: result.seconds, kind: "handler", reason }]);
   }
 
   /** While stopping: hands the jobs that never started back to the queue, unspent. */

@@ -4,7 +4,7 @@ import { isUuid, withOrg } from "../../core/db/org-scope.ts";
 import type { JobClient } from "../../core/jobs/enqueue.ts";
 import { fieldProblems } from "../../core/jobs/errors.ts";
 import type { RegisteredHandler } from "../handlers/index.ts";
-import { PermanentJobError, type JobContext } from "../handlers/job-handler.ts";
+import { JobSnooze, PermanentJobError, type JobContext } from "../handlers/job-handler.ts";
 import type { ClaimedJob } from "./job-sql.ts";
 
 /** Longest stack kept with a failed job; the top frames are the useful ones. */
@@ -19,7 +19,9 @@ export interface RunJobDeps {
 export type AttemptResult =
   /** `output` is the result already serialised as JSON. */
   | { status: "completed"; output: string; runMs: number }
-  | { status: "failed"; permanent: boolean; error: Error; output: Record<string, unknown>; runMs: number };
+  | { status: "failed"; permanent: boolean; error: Error; output: Record<string, unknown>; runMs: number }
+  /** The handler asked to run again in `seconds` (ctx.snooze): no attempt is spent. */
+  | { status: "snoozed"; seconds: number; reason: string; rateLimited: boolean; runMs: number };
 
 /**
  * One attempt of one job: check the payload (jobs can be written by older code or by hand from
@@ -61,6 +63,9 @@ export async function runJob(
       },
       withOrg: (work) => withOrg(deps.appDb, orgId, work),
       jobs: deps.jobs,
+      snooze: (seconds, options) => {
+        throw new JobSnooze(seconds, options?.reason ?? `the handler snoozed for ${seconds} s`, options?.rateLimited ?? false);
+      },
     };
     const result = await entry.handler(parsed.data, context);
     // Serialised here, per job: a result JSON cannot carry (a BigInt, a cycle) fails this job only,
@@ -74,20 +79,28 @@ export async function runJob(
     }
     return { status: "completed", output: output ?? "null", runMs: performance.now() - started };
   } catch (thrown) {
-    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-    const permanent = error instanceof PermanentJobError;
-    return {
-      status: "failed",
-      permanent,
-      error,
-      runMs: performance.now() - started,
-      output: {
-        name: error.name,
-        message: error.message,
-        stack: error.stack?.slice(0, MAX_STACK_CHARS),
-        attempt,
-        ...(permanent && (error as PermanentJobError).details ? { details: (error as PermanentJobError).details } : {}),
-      },
-    };
+    const runMs = performance.now() - started;
+    if (thrown instanceof JobSnooze) {
+      return { status: "snoozed", seconds: thrown.seconds, reason: thrown.message, rateLimited: thrown.rateLimited, runMs };
+    }
+    return failedAttempt(thrown instanceof Error ? thrown : new Error(String(thrown)), attempt, runMs);
   }
+}
+
+/** A failed attempt's result; the job's output keeps the error, its stack and any details. */
+export function failedAttempt(error: Error, attempt: number, runMs: number): Extract<AttemptResult, { status: "failed" }> {
+  const permanent = error instanceof PermanentJobError;
+  return {
+    status: "failed",
+    permanent,
+    error,
+    runMs,
+    output: {
+      name: error.name,
+      message: error.message,
+      stack: error.stack?.slice(0, MAX_STACK_CHARS),
+      attempt,
+      ...(permanent && error.details ? { details: error.details } : {}),
+    },
+  };
 }

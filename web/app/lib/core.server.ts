@@ -56,4 +56,5 @@ export { dashboardRead } from "../../../core/jobs/insights.ts";
 export { cancelJob, JobActionError, retryDeadLetter, retryDeadLettersOfType, retryJob } from "../../../core/jobs/job-actions.ts";
 export { failedAttemptsOfJob } from "../../../core/jobs/job-attempts.ts";
 export { attemptsStarted, jobGetForOrg, jobListForOrg, JobSearchTooSlowError, outputIsError } from "../../../core/jobs/job-queries.ts";
+export { snoozesOfJob } from "../../../core/jobs/job-snoozes.ts";
 export { jobTimeline } from "../../../core/jobs/job-timeline.ts";

@@ -11,6 +11,7 @@ import {
   JobActionError,
   jobGetForOrg,
   jobTimeline,
+  snoozesOfJob,
   outputIsError,
   retryJob,
 } from "../lib/core.server.ts";
@@ -24,7 +25,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   if (!isUuid(id)) notFound("Job");
   const found = await inOrg(request, async (trx) => {
     const job = await jobGetForOrg(trx, id);
-    return job && { job, timeline: jobTimeline(job, await failedAttemptsOfJob(trx, id)) };
+    return job && { job, timeline: jobTimeline(job, await failedAttemptsOfJob(trx, id), await snoozesOfJob(trx, id)) };
   });
   if (!found) notFound("Job");
   const { job, timeline } = found;
