@@ -3,6 +3,7 @@ import fp from "fastify-plugin";
 import { latencyBucket, rollupAdd } from "../../core/jobs/rollups.ts";
 import { workerInstanceRegister, workerInstanceStopped, workerInstanceTouch } from "../../core/jobs/worker-instances.ts";
 import { reportError, reportFinalJobFailure } from "../../core/observability/sentry.ts";
+import { warmHttpClient } from "../handlers/http-warm-up.ts";
 import { createHandlers } from "../handlers/index.ts";
 import { RollupBuffer, type JobOutcome } from "../metrics/rollup-buffer.ts";
 import { JobRunner } from "../runner/job-runner.ts";
@@ -95,6 +96,7 @@ export const jobRunnerPlugin = fp(
     ];
     for (const timer of timers) timer.unref();
 
+    await warmHttpClient();
     await runner.start();
     app.decorate("runner", { runner, flushRollups });
     metrics.readInFlight = () => runner.inFlightByQueue();

@@ -36,6 +36,8 @@ class Held {
   /** When the claim came back (performance.now()): the expiry deadline counts from the claim, as pg-boss's does. */
   readonly claimedAt: number;
   result?: AttemptResult;
+  /** Times this job missed its booked start and booked another (rate-limited types). */
+  lateRebookings = 0;
   #controller: AbortController | undefined;
 
   constructor(job: ClaimedJob, claimedAt: number) {
@@ -76,6 +78,9 @@ const TICK_MS = 1000;
  * its slot; a later start snoozes it in the database instead, so no process hoards jobs that wait.
  */
 const ADMIT_HOLD_SECONDS = 1;
+/** A booked start missed by more than this books again (see #startBooked): well inside RATE_LIMIT_MARGIN's slack. */
+const LATE_START_MS = 25;
+const MAX_LATE_REBOOKINGS = 2;
 /** Longest reason kept with a snooze. */
 const SNOOZE_REASON_MAX = 2000;
 
@@ -417,13 +422,15 @@ export class QueueRunner {
       this.#errorBackoffMs = Math.min(this.#errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
       return;
     }
+    const answeredAt = performance.now();
     const snoozed: Held[] = [];
     const snoozes: Snooze[] = [];
     booking.forEach(({ held, spends }, i) => {
       const { admitted, waitSeconds } = admissions[i]!;
       if (admitted) {
+        const due = answeredAt + waitSeconds * 1000;
         if (waitSeconds < 0.001) void this.#run(held);
-        else setTimeout(() => void this.#run(held), waitSeconds * 1000);
+        else setTimeout(() => this.#startBooked(held, due), waitSeconds * 1000);
         return;
       }
       snoozed.push(held);
@@ -431,6 +438,20 @@ export class QueueRunner {
       snoozes.push({ job: held.job, seconds: waitSeconds, kind: "rate-limit", reason: `waiting for the rate limit ${budgets}` });
     });
     if (snoozed.length > 0) await this.#snooze(snoozed, snoozes);
+  }
+
+  /**
+   * Starts a job at its booked time, unless the timer fired late (a busy event loop, a process
+   * still starting): its request would then land close to the next job's, on time, and an upstream
+   * could count one more request in a second than the budget allows. A late job books a new start
+   * instead (its old slot goes unused: the budget under-spends, never over-spends); twice at most,
+   * so a loop that is always late still runs its jobs.
+   */
+  #startBooked(held: Held, due: number): void {
+    if (performance.now() - due > LATE_START_MS && held.lateRebookings < MAX_LATE_REBOOKINGS) {
+      held.lateRebookings++;
+      void this.#admit([held]);
+    } else void this.#run(held);
   }
 
   /** Jobs whose booking failed go back to waiting for a slot (or, when stopping, to the queue). */
