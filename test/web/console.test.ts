@@ -67,6 +67,15 @@ t.test("test jobs from the form run, fail, show their timeline, and are retried 
     t.match(page, /"echo": "hello from the form"/);
     t.match(page, /"sha256": "[0-9a-f]{64}"/);
     t.match(page, "Attempt 1 completed");
+
+    // What the worker records when a job goes back to waiting unspent (test/worker/rate-limits.test.ts).
+    const jobId = created.location!.split("/").at(-1)!;
+    await sql`INSERT INTO app.job_snoozes (org_id, job_id, n, attempt, snoozed_at, until_at, kind, reason)
+      SELECT group_id::uuid, id, 1, 1, created_on, created_on + interval '1.5 seconds', 'handler', 'the upstream answered 429 Too Many Requests'
+      FROM pgboss.job WHERE id = ${jobId}`.execute(db.handles.owner);
+    const snoozed = pageText((await ada.get(created.location!)).html);
+    t.match(snoozed, "Attempt 1 snoozed by its handler for 1.5 s, not spent: the upstream answered 429 Too Many Requests");
+    t.ok(snoozed.indexOf("snoozed by its handler") < snoozed.indexOf("Attempt 1 completed"), "before the attempt it held back");
   });
 
   let failedPath = "";
