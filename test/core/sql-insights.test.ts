@@ -57,6 +57,14 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     },
   ]);
 
+  // A budget booked two seconds ahead, and a job snoozed for it, as the worker leaves them.
+  await sql`SELECT * FROM ops.rate_limit_admit(ARRAY[1, 2, 3], ARRAY['kommo:42', 'kommo:42', 'kommo:42'], ARRAY[1, 1, 1], 1.5)`.execute(
+    owner,
+  );
+  await sql`INSERT INTO app.job_snoozes (org_id, job_id, n, attempt, until_at, kind, reason)
+            VALUES (${orgId}, ${oldest}, 1, 1, now() + interval '3 seconds', 'rate-limit', 'waiting for the rate limit kommo:42 (7 per 1 s)')`.execute(
+    owner,
+  );
   const files = readdirSync(DIR)
     .filter((f) => f.endsWith(".sql"))
     .sort();
@@ -66,6 +74,7 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     "oldest-waiting.sql",
     "queue-depth.sql",
     "queue-stats-24h.sql",
+    "rate-limits.sql",
     "slowest-jobs.sql",
     "stuck-jobs.sql",
     "throughput-hourly.sql",
@@ -117,6 +126,8 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     new RegExp(`\\|test-job\\|${orgId}\\|${failedId}\\|3\\|boom$`, "m"),
     "the dead letter with its error",
   );
+  t.match(outputs["rate-limits.sql"], /^kommo:42\|00:00:0[12][.\d]*\|00:00:0[23][.\d]*\|/m, "the budget, booked about two seconds ahead");
+  t.match(outputs["rate-limits.sql"], /^rate-limit\|waiting for the rate limit kommo:42 \(7 per 1 s\)\|1\|1\|00:00:03/m, "the snooze");
   t.match(outputs["usage-per-organisation.sql"], new RegExp(`^Test Org\\|${orgId}\\|3\\|1\\|2\\|0\\.0$`, "m"), "usage per organisation");
   t.match(outputs["workers-alive.sql"], /^test-host\|4242\|0\.1\.0\|10\|\{test-job\}\|/m, "the worker that reported");
 });
