@@ -1,9 +1,11 @@
 // The rate-limit round of `npm run bench` (issue 10): 300 calls to one account of a local fake of
 // Kommo's API (7 requests a second, 429 above that, no Retry-After), run by three worker processes.
-// The fake counts what it received; the ideal is 300 / 7 = 43 s.
-import type { ChildProcess } from "node:child_process";
+// The fake runs in a process of its own and counts what it received; the ideal is 300 / 7 = 43 s.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import pg from "pg";
-import { startRateLimitedUpstream } from "../test/fakes/rate-limited-upstream.ts";
+import { busiestSecond, type UpstreamRequest } from "../test/fakes/rate-limited-upstream.ts";
+import { ROOT_DIR } from "../scripts/lib/local-env.ts";
 
 export const RATE_LIMIT_JOBS = 300;
 export const RATE_LIMIT_PER_SECOND = 7;
@@ -33,7 +35,7 @@ export interface RateLimitDeps {
 }
 
 export async function rateLimitRound(deps: RateLimitDeps): Promise<RateLimitResult> {
-  const upstream = await startRateLimitedUpstream({ limit: RATE_LIMIT_PER_SECOND });
+  const upstream = await startUpstreamProcess();
   const workers = await Promise.all(
     Array.from({ length: RATE_LIMIT_PROCESSES }, () => deps.startWorker({ TEST_UPSTREAM_URL: upstream.url })),
   );
@@ -44,6 +46,7 @@ export async function rateLimitRound(deps: RateLimitDeps): Promise<RateLimitResu
       Array.from({ length: RATE_LIMIT_JOBS }, (_, i) => ({ accountId: ACCOUNT, echo: i })),
     );
     const last = await deps.waitDrained(QUEUE, RATE_LIMIT_JOBS);
+    const requests = (await (await fetch(`${upstream.url}/_fake/requests`)).json()) as UpstreamRequest[];
     const client = new pg.Client({ connectionString: deps.url });
     await client.connect();
     try {
@@ -60,8 +63,8 @@ export async function rateLimitRound(deps: RateLimitDeps): Promise<RateLimitResu
         completed: r.completed,
         seconds: Math.round((last - started) / 100) / 10,
         idealSeconds: Math.round((RATE_LIMIT_JOBS / RATE_LIMIT_PER_SECOND) * 10) / 10,
-        busiestSecond: upstream.busiestSecond(ACCOUNT),
-        refused: upstream.requests.filter((q) => q.status === 429).length,
+        busiestSecond: busiestSecond(requests, ACCOUNT),
+        refused: requests.filter((q) => q.status === 429).length,
         attemptsSpent: r.spent,
         snoozes: { rateLimit: r.rate_limit, handler: r.handler },
       };
@@ -70,6 +73,14 @@ export async function rateLimitRound(deps: RateLimitDeps): Promise<RateLimitResu
     }
   } finally {
     await Promise.all(workers.map((w) => deps.stopWorker(w.child)));
-    await upstream.close();
+    upstream.child.kill("SIGTERM");
   }
+}
+
+async function startUpstreamProcess(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [`${ROOT_DIR}test/fakes/rate-limited-upstream-process.ts`, String(RATE_LIMIT_PER_SECOND)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(child.stdout!, "data")) as [Buffer];
+  return { url: (JSON.parse(line.toString()) as { url: string }).url, child };
 }

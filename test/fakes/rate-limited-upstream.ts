@@ -35,6 +35,11 @@ export async function startRateLimitedUpstream(options: { limit?: number } = {})
       requests.push({ at, account, status });
       response.writeHead(status, headers).end(body);
     };
+    // For a fake in a process of its own (bench/rate-limits.ts): what it received, not counted itself.
+    if (request.method === "GET" && request.url === "/_fake/requests") {
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(requests));
+      return;
+    }
     if (request.method !== "GET" || request.url !== "/api/v4/account") {
       return send(404, { "content-type": "application/problem+json" }, JSON.stringify({ title: "Not Found", status: 404 }));
     }
@@ -62,26 +67,29 @@ export async function startRateLimitedUpstream(options: { limit?: number } = {})
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    busiestSecond(account) {
-      const byAccount = new Map<string, number[]>();
-      for (const r of requests) {
-        if (account === undefined || r.account === account) byAccount.set(r.account, [...(byAccount.get(r.account) ?? []), r.at]);
-      }
-      let most = 0;
-      for (const times of byAccount.values()) {
-        times.sort((a, b) => a - b);
-        let start = 0;
-        for (let end = 0; end < times.length; end++) {
-          while (times[end]! - times[start]! >= 1000) start++;
-          most = Math.max(most, end - start + 1);
-        }
-      }
-      return most;
-    },
+    busiestSecond: (account) => busiestSecond(requests, account),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** Most requests of one account in any one-second window (sliding), over every account or one. */
+export function busiestSecond(requests: readonly UpstreamRequest[], account?: string): number {
+  const byAccount = new Map<string, number[]>();
+  for (const r of requests) {
+    if (account === undefined || r.account === account) byAccount.set(r.account, [...(byAccount.get(r.account) ?? []), r.at]);
+  }
+  let most = 0;
+  for (const times of byAccount.values()) {
+    times.sort((a, b) => a - b);
+    let start = 0;
+    for (let end = 0; end < times.length; end++) {
+      while (times[end]! - times[start]! >= 1000) start++;
+      most = Math.max(most, end - start + 1);
+    }
+  }
+  return most;
 }

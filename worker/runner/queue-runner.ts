@@ -422,15 +422,16 @@ export class QueueRunner {
       this.#errorBackoffMs = Math.min(this.#errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
       return;
     }
+    // Waits count from the answer, not from when the database read its clock (somewhere before):
+    // a job may start a little after its slot, never before it.
     const answeredAt = performance.now();
     const snoozed: Held[] = [];
     const snoozes: Snooze[] = [];
     booking.forEach(({ held, spends }, i) => {
       const { admitted, waitSeconds } = admissions[i]!;
       if (admitted) {
-        const due = answeredAt + waitSeconds * 1000;
         if (waitSeconds < 0.001) void this.#run(held);
-        else setTimeout(() => this.#startBooked(held, due), waitSeconds * 1000);
+        else setTimeout(() => this.#startBooked(held, answeredAt + waitSeconds * 1000), waitSeconds * 1000);
         return;
       }
       snoozed.push(held);
@@ -441,8 +442,8 @@ export class QueueRunner {
   }
 
   /**
-   * Starts a job at its booked time, unless the timer fired late (a busy event loop, a process
-   * still starting): its request would then land close to the next job's, on time, and an upstream
+   * Starts a job at its booked time, unless it is late (a slow answer from the database, a busy
+   * event loop, a process still starting): its request would then land close to the next job's, on time, and an upstream
    * could count one more request in a second than the budget allows. A late job books a new start
    * instead (its old slot goes unused: the budget under-spends, never over-spends); twice at most,
    * so a loop that is always late still runs its jobs.
