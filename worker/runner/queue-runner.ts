@@ -8,6 +8,7 @@ import type { RegisteredHandler } from "../handlers/index.ts";
 import { PermanentJobError } from "../handlers/job-handler.ts";
 import type { JobOutcome } from "../metrics/rollup-buffer.ts";
 import { ClaimSizing, claimableSize } from "./claim-sizing.ts";
+import { DueTimer } from "./due-timer.ts";
 import { FairBuffer } from "./fair-buffer.ts";
 import type { ClaimedJob, Completion, QueueStatements, Snooze } from "./job-sql.ts";
 import { handlerSnoozeCount, rateLimitAdmit, rateLimitPush, type Admission } from "./rate-limit-sql.ts";
@@ -93,7 +94,10 @@ type Snoozed = Extract<AttemptResult, { status: "snoozed" }>;
  * meanwhile (group commit: no added wait at low load, large statements under a burst), or carried
  * by the next claim when one goes out first. So a finished job never waits for its batch-mates,
  * and after a crash only the jobs that were running or about to run are run again. Failures are settled
- * through pg-boss (retry backoff, dead-letter queue) as they happen.
+ * through pg-boss (retry backoff, dead-letter queue) as they happen. A job type with rate limits
+ * books each job's start from its budgets before the job takes its slot, and a job that must wait
+ * longer, or whose handler asks to, snoozes back to waiting without spending an attempt
+ * (docs/decisions/011).
  */
 export class QueueRunner {
   readonly #o: QueueRunnerOptions;
@@ -131,10 +135,8 @@ export class QueueRunner {
   #stopping = false;
   #abandoned = false;
   #onIdle: (() => void) | undefined;
-  /** When the jobs this runner snoozed come due (performance.now()): it claims again then. */
-  #dueTimes: number[] = [];
-  #wakeTimer: NodeJS.Timeout | undefined;
-  #wakeAt = Number.POSITIVE_INFINITY;
+  /** Claims again when the jobs this runner snoozed come due. */
+  readonly #snoozedDue = new DueTimer(() => this.#onSnoozedDue());
 
   constructor(options: QueueRunnerOptions) {
     this.#o = options;
@@ -198,7 +200,7 @@ export class QueueRunner {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#pollTimer);
-    clearTimeout(this.#wakeTimer);
+    this.#snoozedDue.stop();
     await this.#unclaimWaiting();
     if (this.#held.size > 0 || this.#claimsInFlight > 0 || this.#expressInFlight) {
       await new Promise<void>((resolve) => {
@@ -216,7 +218,7 @@ export class QueueRunner {
   async abandon(): Promise<number> {
     this.#abandoned = true;
     clearInterval(this.#ticker);
-    clearTimeout(this.#wakeTimer);
+    this.#snoozedDue.stop();
     this.#cancelFlush();
     clearTimeout(this.#backoffTimer);
     const unfinished = [...this.#running].filter((h) => !h.result);
@@ -469,7 +471,7 @@ export class QueueRunner {
   async #snooze(helds: readonly Held[], snoozes: readonly Snooze[]): Promise<void> {
     try {
       await this.#o.statements.snooze(this.#o.pool, snoozes);
-      for (const snooze of snoozes) this.#wakeIn(snooze.seconds * 1000);
+      for (const snooze of snoozes) this.#snoozedDue.add(snooze.seconds * 1000);
     } catch (error) {
       this.#o.log.error(
         { err: error, queue: this.#queue, jobs: helds.length },
@@ -486,26 +488,8 @@ export class QueueRunner {
     this.#checkIdle();
   }
 
-  #wakeIn(ms: number): void {
-    const due = performance.now() + ms;
-    this.#dueTimes.push(due);
-    if (due < this.#wakeAt) this.#armWake(due);
-  }
-
-  #armWake(due: number): void {
-    if (this.#stopping || this.#abandoned) return;
-    clearTimeout(this.#wakeTimer);
-    this.#wakeAt = due;
-    this.#wakeTimer = setTimeout(() => this.#onWake(), Math.max(0, due - performance.now()));
-  }
-
   /** Snoozed jobs came due: claim, as a NOTIFY would make it (snoozes send none). */
-  #onWake(): void {
-    this.#wakeTimer = undefined;
-    this.#wakeAt = Number.POSITIVE_INFINITY;
-    const now = performance.now();
-    this.#dueTimes = this.#dueTimes.filter((due) => due > now + 1);
-    if (this.#dueTimes.length > 0) this.#armWake(this.#dueTimes.reduce((a, b) => Math.min(a, b)));
+  #onSnoozedDue(): void {
     this.#exhausted = false;
     this.#eager = true;
     this.#pump();
