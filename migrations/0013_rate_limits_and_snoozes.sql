@@ -115,3 +115,6 @@ $do$;
 CREATE POLICY tenant_rows ON app.job_snoozes TO gpt_app
   USING (org_id = (SELECT app.current_org_id())) WITH CHECK (org_id = (SELECT app.current_org_id()));
 GRANT SELECT ON app.job_snoozes TO gpt_app;
+
+-- Functions are executable by PUBLIC when created; these are the worker's (the owner's) alone.
+REVOKE EXECUTE ON FUNCTION ops.rate_limit_admit(integer[], text[], float8[], float8), ops.rate_limit_push(text[], float8) FROM PUBLIC;

@@ -186,6 +186,14 @@ export interface AppQueueDepth {
   state: string | null;
 }
 
+export interface AppQueuePauses {
+  org_id: string | null;
+  paused_at: Generated<Timestamp>;
+  paused_by: string;
+  queue: string;
+  reason: string | null;
+}
+
 export interface AppQueueStats24h {
   completed: Int8 | null;
   failed: Int8 | null;
@@ -379,6 +387,16 @@ export interface OpsOldestWaiting {
   waiting_for: Interval | null;
 }
 
+export interface OpsPausedQueues {
+  jobs_waiting: Int8 | null;
+  org_id: string | null;
+  organisation: string | null;
+  paused_at: Timestamp | null;
+  paused_by: string | null;
+  queue: string | null;
+  reason: string | null;
+}
+
 export interface OpsQueueDepth {
   jobs: Int8 | null;
   oldest_created_at: Timestamp | null;
@@ -501,6 +519,7 @@ export interface DB {
   "app.organisations": AppOrganisations;
   "app.password_resets": AppPasswordResets;
   "app.queue_depth": AppQueueDepth;
+  "app.queue_pauses": AppQueuePauses;
   "app.queue_stats_24h": AppQueueStats24h;
   "app.sessions": AppSessions;
   "app.signup_requests": AppSignupRequests;
@@ -518,6 +537,7 @@ export interface DB {
   "ops.job_throughput_minute": OpsJobThroughputMinute;
   "ops.job_types": OpsJobTypes;
   "ops.oldest_waiting": OpsOldestWaiting;
+  "ops.paused_queues": OpsPausedQueues;
   "ops.queue_depth": OpsQueueDepth;
   "ops.queue_stats_24h": OpsQueueStats24h;
   "ops.rate_limit_budgets": OpsRateLimitBudgets;

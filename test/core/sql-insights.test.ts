@@ -65,6 +65,7 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
             VALUES (${orgId}, ${oldest}, 1, 1, now() + interval '3 seconds', 'rate-limit', 'waiting for the rate limit kommo:42 (7 per 1 s)')`.execute(
     owner,
   );
+  await sql`SELECT ops.pause_queue('test-job', ${orgId}, 'moving offices')`.execute(owner);
   const files = readdirSync(DIR)
     .filter((f) => f.endsWith(".sql"))
     .sort();
@@ -72,6 +73,7 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     "dead-letters.sql",
     "latency.sql",
     "oldest-waiting.sql",
+    "paused.sql",
     "queue-depth.sql",
     "queue-stats-24h.sql",
     "rate-limits.sql",
@@ -128,6 +130,11 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
   );
   t.match(outputs["rate-limits.sql"], /^kommo:42\|00:00:0[12][.\d]*\|00:00:0[23][.\d]*\|/m, "the budget, booked about two seconds ahead");
   t.match(outputs["rate-limits.sql"], /^rate-limit\|waiting for the rate limit kommo:42 \(7 per 1 s\)\|1\|1\|00:00:03/m, "the snooze");
+  t.match(
+    outputs["paused.sql"],
+    new RegExp(`^test-job\\|${orgId}\\|Test Org\\|[^|]+\\|[^|]+\\|operator:[a-z_]+\\|moving offices\\|3$`, "m"),
+    "the organisation's pause, holding its three waiting jobs",
+  );
   t.match(outputs["usage-per-organisation.sql"], new RegExp(`^Test Org\\|${orgId}\\|3\\|1\\|2\\|0\\.0$`, "m"), "usage per organisation");
   t.match(outputs["workers-alive.sql"], /^test-host\|4242\|0\.1\.0\|10\|\{test-job\}\|/m, "the worker that reported");
 });

@@ -1,7 +1,16 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { jobCatalogue } from "../../core/jobs/catalogue.ts";
-import { createdJob, createdJobs, createJobBody, errorResponse, jobView, queuesResponse } from "./api-schemas.ts";
+import {
+  createdJob,
+  createdJobs,
+  createJobBody,
+  errorResponse,
+  jobView,
+  pauseResponse,
+  queuesResponse,
+  resumeResponse,
+} from "./api-schemas.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -58,6 +67,8 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
     CreateJob: { oneOf: createJobVariants, discriminator: { propertyName: "type" } },
     Job: jsonSchema("Job", jobView),
     Queues: jsonSchema("Queues", queuesResponse),
+    Pause: jsonSchema("Pause", pauseResponse),
+    Resume: jsonSchema("Resume", resumeResponse),
     Error: jsonSchema("Error", errorResponse),
     CreatedJob: jsonSchema("CreatedJob", createdJob),
     CreatedJobs: jsonSchema("CreatedJobs", createdJobs),
@@ -65,6 +76,7 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
   };
   const auth = [{ bearerAuth: [] }];
   const jobId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
+  const queueType = { name: "type", in: "path", required: true, schema: { type: "string" }, description: "A job type, e.g. test-job." };
   const commonErrors = {
     401: error("Missing, expired, forged or wrongly signed token."),
     403: error("The token lacks the scope this route needs."),
@@ -180,6 +192,44 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
           security: auth,
           responses: {
             200: { description: "Per job type.", content: { "application/json": { schema: { $ref: "#/components/schemas/Queues" } } } },
+            ...commonErrors,
+          },
+        },
+      },
+      "/api/queues/{type}/pause": {
+        post: {
+          summary: "Pause a job type for this organisation: its jobs stay waiting, none is lost",
+          security: auth,
+          parameters: [queueType],
+          requestBody: {
+            required: false,
+            content: {
+              "application/json": {
+                schema: { type: "object", properties: { reason: { type: "string", maxLength: 500 } }, additionalProperties: false },
+              },
+            },
+          },
+          responses: {
+            200: {
+              description: "Paused (pausing again keeps the first pause).",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Pause" } } },
+            },
+            404: error("No such job type."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/api/queues/{type}/resume": {
+        post: {
+          summary: "Lift this organisation's pause of a job type; its waiting jobs start",
+          security: auth,
+          parameters: [queueType],
+          responses: {
+            200: {
+              description: "Resumed, or it was not paused (resumed: false).",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Resume" } } },
+            },
+            404: error("No such job type."),
             ...commonErrors,
           },
         },

@@ -77,6 +77,14 @@ export const jobView = z.object({
     .describe("Each time the job went back to waiting without spending an attempt, oldest first."),
 });
 
+const pause = z.object({ pausedAt: z.iso.datetime(), pausedBy: z.string(), reason: z.string().nullable() }).nullable();
+const queuePaused = z
+  .object({
+    byOrganisation: pause.describe("This organisation's own pause (POST /api/queues/{type}/pause)."),
+    forEveryone: pause.describe("An operator's pause of the type for every organisation (ops.pause_queue)."),
+  })
+  .describe("What holds this type's jobs waiting; both null when nothing does.");
+
 export const queueView = z.object({
   type: z.string(),
   queued: z.int(),
@@ -85,8 +93,15 @@ export const queueView = z.object({
   active: z.int(),
   deadLettered: z.int().describe("Jobs of this type waiting in its dead-letter queue."),
   last24h: z.object({ completed: z.int(), failed: z.int(), retried: z.int() }),
+  paused: queuePaused,
 });
 export const queuesResponse = z.object({ queues: z.array(queueView) });
+export const pauseResponse = z.object({ type: z.string(), paused: queuePaused });
+export const resumeResponse = z.object({
+  type: z.string(),
+  resumed: z.boolean().describe("Whether the organisation had paused this type."),
+  paused: queuePaused,
+});
 
 export const errorResponse = z.object({
   statusCode: z.int(),

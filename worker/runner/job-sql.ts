@@ -80,6 +80,14 @@ function waiting(alias: string): string {
   return `${alias}.name = $1 AND ${alias}.state < 'active' AND NOT ${alias}.blocked`;
 }
 
+/** Nothing is claimed from a queue paused for every organisation (migrations/0014). */
+const QUEUE_NOT_PAUSED = "NOT EXISTS (SELECT 1 FROM app.queue_pauses p WHERE p.queue = $1 AND p.org_id IS NULL)";
+
+/** `org` (a group id, text) has not paused the queue. Compared as text: a malformed group id must not fail the claim. */
+function organisationNotPaused(org: string): string {
+  return `NOT EXISTS (SELECT 1 FROM app.queue_pauses p WHERE p.queue = $1 AND p.org_id::text = ${org})`;
+}
+
 /** How a claim picks among the waiting jobs of a queue. */
 export type ClaimOrder = "fair" | "oldest-first";
 
@@ -129,7 +137,7 @@ export function claimAndCompleteSql(table: string, limit: number, order: ClaimOr
 function oldestFirstSelection(t: string, limit: number): string {
   return `next AS (
       SELECT j.id, j.started_on IS NULL AS fresh, 1 AS pos FROM ${t} j
-      WHERE ${waiting("j")} AND j.start_after <= ${S}.job_now()
+      WHERE ${waiting("j")} AND j.start_after <= ${S}.job_now() AND ${QUEUE_NOT_PAUSED} AND ${organisationNotPaused("j.group_id")}
       ORDER BY j.priority DESC, j.created_on
       LIMIT ${limit}
       FOR UPDATE OF j SKIP LOCKED
@@ -161,13 +169,15 @@ function fairSelection(t: string, limit: number): string {
       SELECT (SELECT j.group_id FROM ${t} j WHERE ${waiting("j")} AND j.group_id < f.org AND j.group_id >= $3 ORDER BY j.group_id DESC LIMIT 1)
       FROM from_start f WHERE f.org IS NOT NULL
     ),
+    -- A paused organisation is passed over (its one probe), however many jobs it has waiting.
     turn AS MATERIALIZED (
       SELECT org, row_number() OVER () AS pos FROM (
-        (SELECT org FROM after_cursor WHERE org IS NOT NULL LIMIT ${limit})
+        (SELECT org FROM after_cursor WHERE org IS NOT NULL AND ${organisationNotPaused("org")} LIMIT ${limit})
         UNION ALL
-        (SELECT org FROM from_start WHERE org IS NOT NULL LIMIT ${limit})
+        (SELECT org FROM from_start WHERE org IS NOT NULL AND ${organisationNotPaused("org")} LIMIT ${limit})
         LIMIT ${limit}
       ) o
+      WHERE ${QUEUE_NOT_PAUSED}
     ),
     -- How many jobs each organisation has ready now, counted up to the batch size (one index range
     -- each). Alone in its turn (the common case under one organisation's burst), an organisation
@@ -209,7 +219,7 @@ function fairSelection(t: string, limit: number): string {
       -- Jobs without an organisation (written around the platform) are claimed to be failed, not left waiting.
       SELECT * FROM (
         SELECT j.id, j.started_on IS NULL, NULL::bigint FROM ${t} j
-        WHERE ${waiting("j")} AND j.group_id IS NULL AND j.start_after <= ${S}.job_now()
+        WHERE ${waiting("j")} AND j.group_id IS NULL AND j.start_after <= ${S}.job_now() AND ${QUEUE_NOT_PAUSED}
         ORDER BY j.priority DESC, j.created_on
         LIMIT ${limit}
         FOR UPDATE OF j SKIP LOCKED
