@@ -324,3 +324,32 @@ t.test("the dashboard shows the platform's newest backup and restore drill, and 
     VALUES ('gpt-20261122T020000Z.dump', false, 'checksum mismatch: the dump changed', 0, 'db-host', now())`.execute(db.handles.owner);
   t.match(await line(), "last restore drill FAILED 0 s ago: checksum mismatch: the dump changed");
 });
+
+t.test("owners pause and resume a job type from the dashboard; an operator's pause shows too", async (t) => {
+  const db = await createTestDatabase(t);
+  const web = await startWeb(t, db);
+  const ada = await signUpClient(web, { email: "ada@example.com", organisationName: "Engines" });
+  const status = async () =>
+    pageText(/data-testid="status-test-job"[^>]*>([\s\S]*?)<\/td>/.exec((await ada.get("/dashboard")).html)?.[1] ?? "");
+  t.match(await status(), /^running\s*Pause$/);
+
+  const paused = await ada.post("/dashboard", { intent: "pause", type: "test-job" });
+  t.equal(paused.status, 200);
+  t.match(pageText(paused.html), "Paused test-job: its jobs wait until you resume it.");
+  t.match(await status(), /^paused by your organisation\s*Resume$/);
+  const { rows } = await sql<{ paused_by: string }>`SELECT paused_by FROM app.queue_pauses`.execute(db.handles.owner);
+  t.same(
+    rows.map((r) => r.paused_by),
+    ["user:ada@example.com"],
+  );
+
+  await sql`SELECT ops.pause_queue('test-job', NULL, 'database upgrade')`.execute(db.handles.owner);
+  t.match(await status(), /paused by the operators: database upgrade\s*paused by your organisation/);
+
+  const resumed = await ada.post("/dashboard", { intent: "resume", type: "test-job" });
+  t.match(pageText(resumed.html), "Resumed test-job.");
+  t.match(await status(), /^paused by the operators: database upgrade\s*Pause$/, "the operators' pause stays until they lift it");
+
+  const unknown = await ada.post("/dashboard", { intent: "pause", type: "no-such-type" });
+  t.equal(unknown.status, 400);
+});

@@ -1,33 +1,65 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
-import { dashboardRead, isUuid, JobActionError, retryDeadLetter } from "../lib/core.server.ts";
+import {
+  dashboardRead,
+  findJobType,
+  isUuid,
+  JobActionError,
+  queuePauseForOrg,
+  queuePausesForOrg,
+  queueResumeForOrg,
+  queueWake,
+  retryDeadLetter,
+} from "../lib/core.server.ts";
 import { useEffect } from "react";
 import { CsrfInput } from "../components/forms.tsx";
 import { ThroughputChart } from "../components/throughput-chart.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
-import { inOrg } from "../lib/org.server.ts";
+import { inOrg, requireManager } from "../lib/org.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · GPT Agent Platform" }];
 
 const REFRESH_MS = 5000;
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  return inOrg(request, async (trx, session) => ({ orgName: session.org.orgName, dashboard: await dashboardRead(trx) }));
+  return inOrg(request, async (trx, session) => ({
+    orgName: session.org.orgName,
+    canManage: session.org.role !== "member",
+    dashboard: await dashboardRead(trx),
+    pauses: await queuePausesForOrg(trx),
+  }));
 }
 
-/** Retry button on a recent failure. */
+/** Retry button on a recent failure; Pause and Resume on a job type (owners and admins). */
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readMutation(request);
+  const intent = form.get("intent");
+  if (intent === "pause" || intent === "resume") return pauseOrResume(request, intent, form.get("type"));
   const id = form.get("deadLetterJobId");
-  if (!isUuid(id)) return data({ error: "That failure is no longer listed.", retried: null }, { status: 400 });
+  if (!isUuid(id)) return data({ error: "That failure is no longer listed.", retried: null, notice: null }, { status: 400 });
   return inOrg(request, async (trx, _session, platform) => {
     try {
-      return { error: null, retried: await retryDeadLetter(trx, platform.boss, platform.jobs, id) };
+      return { error: null, retried: await retryDeadLetter(trx, platform.boss, platform.jobs, id), notice: null };
     } catch (error) {
-      if (error instanceof JobActionError) return data({ error: error.message, retried: null }, { status: 404 });
+      if (error instanceof JobActionError) return data({ error: error.message, retried: null, notice: null }, { status: 404 });
       throw error;
     }
+  });
+}
+
+async function pauseOrResume(request: Request, intent: "pause" | "resume", type: FormDataEntryValue | null) {
+  if (typeof type !== "string" || !findJobType(type))
+    return data({ error: "No such job type.", retried: null, notice: null }, { status: 400 });
+  return inOrg(request, async (trx, session, platform) => {
+    requireManager(session);
+    if (intent === "pause") {
+      await queuePauseForOrg(trx, type, `user:${session.user.email}`, null);
+      return { error: null, retried: null, notice: `Paused ${type}: its jobs wait until you resume it.` };
+    }
+    const resumed = await queueResumeForOrg(trx, type);
+    if (resumed) await queueWake(platform.db.owner, type);
+    return { error: null, retried: null, notice: resumed ? `Resumed ${type}.` : `${type} was not paused by this organisation.` };
   });
 }
 
@@ -64,8 +96,39 @@ function DataProtection({
   );
 }
 
+/** Running or paused (by whom, why), and the organisation's own Pause or Resume button. */
+function QueueStatus({
+  type,
+  pauses,
+  canManage,
+}: {
+  type: string;
+  pauses: { queue: string; ownOrganisation: boolean; reason: string | null }[];
+  canManage: boolean;
+}) {
+  const own = pauses.find((p) => p.queue === type && p.ownOrganisation);
+  const everyone = pauses.find((p) => p.queue === type && !p.ownOrganisation);
+  const because = (reason: string | null) => (reason ? `: ${reason}` : "");
+  return (
+    <>
+      {everyone ? <span className="error">paused by the operators{because(everyone.reason)}</span> : null}
+      {own ? <span className="error">paused by your organisation{because(own.reason)}</span> : null}
+      {!own && !everyone ? <span>running</span> : null}
+      {canManage ? (
+        <Form method="post">
+          <CsrfInput />
+          <input type="hidden" name="type" value={type} />
+          <button type="submit" name="intent" value={own ? "resume" : "pause"} className="secondary">
+            {own ? "Resume" : "Pause"}
+          </button>
+        </Form>
+      ) : null}
+    </>
+  );
+}
+
 export default function Dashboard() {
-  const { orgName, dashboard } = useLoaderData<typeof loader>();
+  const { orgName, canManage, dashboard, pauses } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const revalidator = useRevalidator();
   const navigation = useNavigation();
@@ -129,6 +192,11 @@ export default function Dashboard() {
       <ThroughputChart points={dashboard.last24Hours.map((p) => ({ ...p, at: String(p.at) }))} label="Last 24 hours" bucket="hour" />
 
       <h2>Queues</h2>
+      {result?.notice ? (
+        <p className="notice" role="status">
+          {result.notice}
+        </p>
+      ) : null}
       <div className="table-wrap">
         <table>
           <thead>
@@ -145,6 +213,7 @@ export default function Dashboard() {
               <th scope="col" className="optional">
                 p95 run time
               </th>
+              <th scope="col">Status</th>
             </tr>
           </thead>
           <tbody>
@@ -160,6 +229,9 @@ export default function Dashboard() {
                 <td>{age(q.oldestWaitingAt ? String(q.oldestWaitingAt) : null)}</td>
                 <td>{q.failureRate24h === null ? "—" : `${(q.failureRate24h * 100).toFixed(1)}%`}</td>
                 <td className="optional">{q.runMsP95 === null ? "—" : `${Math.round(q.runMsP95)} ms`}</td>
+                <td data-testid={`status-${q.type}`}>
+                  <QueueStatus type={q.type} pauses={pauses} canManage={canManage} />
+                </td>
               </tr>
             ))}
           </tbody>
