@@ -2,6 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import t from "tap";
 import { withOrg } from "../../core/db/org-scope.ts";
+import { jobCatalogue } from "../../core/jobs/catalogue.ts";
+import { publishJobCatalogue } from "../../core/jobs/catalogue-publish.ts";
 import { JobClient } from "../../core/jobs/enqueue.ts";
 import { createOrganisation, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -117,8 +119,11 @@ t.test("an organisation pauses and resumes its own queue through the API, and on
   const readOnly = await tokenFor(db, orgA, { scopes: ["jobs:read"] });
   t.equal((await post("/api/queues/test-job/pause", readOnly)).statusCode, 403);
 
-  // SQL as the application role, in B's scope: A's pause cannot be seen, lifted or forged.
   await post("/api/queues/test-job/pause", tokenA);
+  await publishJobCatalogue(db.url, jobCatalogue);
+  t.match(await pausedOf(tokenA), { byOrganisation: { reason: null } }, "a release (which republishes the catalogue) keeps pauses");
+
+  // SQL as the application role, in B's scope: A's pause cannot be seen, lifted or forged.
   await withOrg(db.handles.app, orgB, async (trx) => {
     const seen = await sql<{ org_id: string | null }>`SELECT org_id FROM app.queue_pauses`.execute(trx);
     t.same(
