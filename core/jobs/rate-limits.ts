@@ -27,7 +27,7 @@ export interface RateLimit {
  * event loop, the handler's own work, the network) never packs one more request into an
  * upstream's second than it allows. Measured (`npm run bench -- --rate-limits-only`, three workers
  * on two cores): requests arrive up to ~60 ms off their slots in the first seconds, while 300 jobs
- * are claimed and snoozed at once. With 5%, 7 slots span 1,050 ms and 6 of 9 runs let 8 requests
+ * are claimed and snoozed at once. With 5%, 7 slots span 1,050 ms and 4 of 4 runs let 8 requests
  * into one second; with 10% (1,100 ms), 0 of 4. The cost: 300 calls take 47 s instead of 45.
  */
 export const RATE_LIMIT_MARGIN = 1.1;
