@@ -2,17 +2,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { DueTimer } from "../../worker/runner/due-timer.ts";
 
-t.test("fires at each time added, earliest first, with one timer", async (t) => {
+t.test("fires for the times added, earliest first, coalescing those a few milliseconds apart", async (t) => {
   const started = performance.now();
   const fired: number[] = [];
-  const timer = new DueTimer(() => fired.push(Math.round(performance.now() - started)));
-  timer.add(120);
-  timer.add(40);
-  timer.add(40.5);
-  await sleep(200);
-  t.equal(fired.length, 2, `two firings for three times, two of them within a millisecond (${fired.join(", ")} ms)`);
-  t.ok(fired[0]! >= 40 && fired[1]! >= 120, "never early");
+  const timer = new DueTimer(() => fired.push(performance.now() - started));
+  timer.add(200);
+  timer.add(20);
+  timer.add(22);
+  await sleep(400);
   timer.stop();
+  // A loaded machine may fire late (then fewer firings cover all three), never three times.
+  t.ok(fired.length >= 1 && fired.length <= 2, `fired ${fired.length} times for three times, two of them 2 ms apart`);
+  t.ok(fired.at(-1)! >= 195, `the last firing covers the time 200 ms out (${Math.round(fired.at(-1)!)} ms)`);
 });
 
 t.test("stop() cancels what is pending and ignores later times", async (t) => {

@@ -1,5 +1,8 @@
+/** Times this close to the one that fires are due with it: timers fire up to a millisecond early or late. */
+const COALESCE_MS = 5;
+
 /**
- * Calls `onDue` at each of the times added (coalescing those within a millisecond), with one timer
+ * Calls `onDue` at each of the times added (coalescing those a few milliseconds apart), with one timer
  * for the earliest. The runner adds the times its snoozed jobs come due: snoozes send no NOTIFY,
  * and the backstop poll (seconds) would leave a rate-limited key's slots unused meanwhile.
  */
@@ -38,7 +41,7 @@ export class DueTimer {
     this.#timer = undefined;
     this.#armedFor = Number.POSITIVE_INFINITY;
     const now = performance.now();
-    this.#dueTimes = this.#dueTimes.filter((due) => due > now + 1);
+    this.#dueTimes = this.#dueTimes.filter((due) => due > now + COALESCE_MS);
     if (this.#dueTimes.length > 0) this.#arm(this.#dueTimes.reduce((a, b) => Math.min(a, b)));
     this.#onDue();
   }
