@@ -271,6 +271,17 @@ t.test("the release step publishes the catalogue and removes types the code no l
   });
 
   await publishJobCatalogue(db.url, [...jobCatalogue, invoiceJob]);
+  const orgId = await createOrganisation(db);
+  await t.rejects(
+    sql`SELECT * FROM ops.enqueue_many(${JSON.stringify([
+      { type: "test-job", org_id: orgId },
+      { type: "invoice-reminder", org_id: orgId, payload: { invoiceId: "A-1", customerEmail: "a@example.com" } },
+    ])}::jsonb)`.execute(db.handles.owner),
+    { message: /job type\(s\) invoice-reminder are in the catalogue but their queues do not exist/ },
+    "a published type without its queue (a release that has not finished) is refused, and nothing is enqueued",
+  );
+  const { rows: none } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pgboss.job`.execute(db.handles.owner);
+  t.equal(none[0]!.n, 0);
   await publishJobCatalogue(db.url, jobCatalogue);
   const names = await sql<{ name: string }>`SELECT name FROM ops.job_types ORDER BY name`.execute(db.handles.owner);
   t.same(
