@@ -264,6 +264,19 @@ function releaseSql(table: string): string {
 }
 
 /**
+ * The SET of job `j` that undoes its claim by row `a` (a.fresh: no attempt had started before):
+ * waiting again with the attempt count it had, due in `seconds` (an SQL expression).
+ */
+function undoClaim(seconds: string): string {
+  return `
+        state = CASE WHEN a.fresh THEN 'created' ELSE 'retry' END::${S}.job_state,
+        started_on = CASE WHEN a.fresh THEN NULL ELSE j.started_on END,
+        retry_count = CASE WHEN a.fresh THEN j.retry_count ELSE j.retry_count - 1 END,
+        heartbeat_on = NULL,
+        start_after = ${S}.job_now() + make_interval(secs => ${seconds})`;
+}
+
+/**
  * Puts claimed jobs back to waiting as if the claim had not happened, due in $4 seconds: a fresh
  * job is 'created' again with no start; one that ran before is 'retry' with the attempt count it
  * had, so its next claim counts the same attempt again. For jobs that were claimed but never
@@ -272,12 +285,7 @@ function releaseSql(table: string): string {
 function unclaimSql(table: string): string {
   return `
     WITH unclaimed AS (
-      UPDATE ${S}.${table} j SET
-        state = CASE WHEN a.fresh THEN 'created' ELSE 'retry' END::${S}.job_state,
-        started_on = CASE WHEN a.fresh THEN NULL ELSE j.started_on END,
-        retry_count = CASE WHEN a.fresh THEN j.retry_count ELSE j.retry_count - 1 END,
-        heartbeat_on = NULL,
-        start_after = ${S}.job_now() + make_interval(secs => $5)
+      UPDATE ${S}.${table} j SET ${undoClaim("$5")}
       FROM unnest($2::uuid[], $3::int[], $4::bool[]) AS a (id, retry_count, fresh)
       WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count
       RETURNING j.id
@@ -303,12 +311,7 @@ export interface Snooze {
 function snoozeSql(table: string): string {
   return `
     WITH snoozed AS (
-      UPDATE ${S}.${table} j SET
-        state = CASE WHEN a.fresh THEN 'created' ELSE 'retry' END::${S}.job_state,
-        started_on = CASE WHEN a.fresh THEN NULL ELSE j.started_on END,
-        retry_count = CASE WHEN a.fresh THEN j.retry_count ELSE j.retry_count - 1 END,
-        heartbeat_on = NULL,
-        start_after = ${S}.job_now() + make_interval(secs => a.seconds)
+      UPDATE ${S}.${table} j SET ${undoClaim("a.seconds")}
       FROM unnest($2::uuid[], $3::int[], $4::bool[], $5::float8[], $6::text[], $7::text[]) AS a (id, retry_count, fresh, seconds, kind, reason)
       WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count
       RETURNING j.id, j.group_id::uuid AS org_id, j.start_after, a.retry_count + 1 AS attempt, a.kind, a.reason
