@@ -1,6 +1,6 @@
 import { sql } from "kysely";
-import type { OwnerHandle } from "../db/connect.ts";
-import type { OrgTransaction } from "../db/org-scope.ts";
+import type { AppDatabase, OwnerHandle } from "../db/connect.ts";
+import { withOrg, type OrgTransaction } from "../db/org-scope.ts";
 import { notifyChannelSql } from "./engine.ts";
 
 /**
@@ -38,17 +38,24 @@ export async function queuePauseForOrg(trx: OrgTransaction, queue: string, pause
     .execute();
 }
 
-/** Lifts the organisation's own pause of `queue`; returns whether there was one. */
-export async function queueResumeForOrg(trx: OrgTransaction, queue: string): Promise<boolean> {
-  const result = await trx
-    .deleteFrom("app.queue_pauses")
-    .where("queue", "=", queue)
-    .where("org_id", "=", sql<string>`app.current_org_id()`)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
-}
-
-/** Wakes the workers of `queue` (after a resume): they claim at once instead of at their next poll. */
-export async function queueWake(owner: OwnerHandle, queue: string): Promise<void> {
-  await sql`SELECT pg_notify(${sql.raw(notifyChannelSql())}, ${queue})`.execute(owner);
+/**
+ * Lifts the organisation's own pause of `queue` and, once that has committed, wakes the workers
+ * (woken before the commit, they would still see the pause and wait for their next poll). Returns
+ * whether there was a pause, and the pauses that still hold the organisation's jobs.
+ */
+export async function queueResume(
+  db: { app: AppDatabase; owner: OwnerHandle },
+  orgId: string,
+  queue: string,
+): Promise<{ resumed: boolean; pauses: QueuePause[] }> {
+  const result = await withOrg(db.app, orgId, async (trx) => {
+    const deleted = await trx
+      .deleteFrom("app.queue_pauses")
+      .where("queue", "=", queue)
+      .where("org_id", "=", sql<string>`app.current_org_id()`)
+      .executeTakeFirst();
+    return { resumed: Number(deleted.numDeletedRows) > 0, pauses: await queuePausesForOrg(trx) };
+  });
+  if (result.resumed) await sql`SELECT pg_notify(${sql.raw(notifyChannelSql())}, ${queue})`.execute(db.owner);
+  return result;
 }

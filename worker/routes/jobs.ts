@@ -1,9 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { withOrg } from "../../core/db/org-scope.ts";
+import { withOrg, type OrgTransaction } from "../../core/db/org-scope.ts";
 import { cancelJob, retryJob } from "../../core/jobs/job-actions.ts";
 import { attemptsStarted, jobGetForOrg, outputIsError, type JobRecord } from "../../core/jobs/job-queries.ts";
 import { snoozesOfJob, type JobSnoozeRecord } from "../../core/jobs/job-snoozes.ts";
-import type { OrgTransaction } from "../../core/db/org-scope.ts";
 import { HttpError } from "../http-error.ts";
 import { apiGuard } from "../plugins/api-guard.ts";
 import { bulkCreateJobsBody, createJobBody, jobIdParams, type CreateJobBody } from "./api-schemas.ts";
@@ -57,24 +56,22 @@ export async function jobsRoutes(app: FastifyInstance): Promise<void> {
 
   app.get("/api/jobs/:id", { onRequest: reading }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    const found = await withOrg(app.db.app, request.auth!.org, async (trx) => {
+    const view = await withOrg(app.db.app, request.auth!.org, async (trx) => {
       const job = await jobGetForOrg(trx, id);
-      return job && withSnoozes(trx, job);
+      return job && jobResponse(trx, job);
     });
-    if (!found) throw jobNotFound(id);
-    return jobView(found.job, found.snoozes);
+    if (!view) throw jobNotFound(id);
+    return view;
   });
 
   app.post("/api/jobs/:id/retry", { onRequest: writing }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    const found = await withOrg(app.db.app, request.auth!.org, async (trx) => withSnoozes(trx, await retryJob(trx, app.boss, id)));
-    return jobView(found.job, found.snoozes);
+    return withOrg(app.db.app, request.auth!.org, async (trx) => jobResponse(trx, await retryJob(trx, app.boss, id)));
   });
 
   app.post("/api/jobs/:id/cancel", { onRequest: writing }, async (request) => {
     const { id } = parseRequest(jobIdParams, request.params, "params");
-    const found = await withOrg(app.db.app, request.auth!.org, async (trx) => withSnoozes(trx, await cancelJob(trx, app.boss, id)));
-    return jobView(found.job, found.snoozes);
+    return withOrg(app.db.app, request.auth!.org, async (trx) => jobResponse(trx, await cancelJob(trx, app.boss, id)));
   });
 }
 
@@ -87,8 +84,9 @@ function startAfterOption(value: string | number | undefined): Date | number | u
   return typeof value === "string" ? new Date(value) : value;
 }
 
-async function withSnoozes(trx: OrgTransaction, job: JobRecord): Promise<{ job: JobRecord; snoozes: JobSnoozeRecord[] }> {
-  return { job, snoozes: await snoozesOfJob(trx, job.id) };
+/** A job as the API shows it, with its snoozes (read in the same organisation-scoped transaction). */
+async function jobResponse(trx: OrgTransaction, job: JobRecord) {
+  return jobView(job, await snoozesOfJob(trx, job.id));
 }
 
 export function jobView(job: JobRecord, snoozes: readonly JobSnoozeRecord[]) {

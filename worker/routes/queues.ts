@@ -3,7 +3,7 @@ import { z } from "zod";
 import { withOrg } from "../../core/db/org-scope.ts";
 import { findJobType, jobCatalogue, jobTypeNames } from "../../core/jobs/catalogue.ts";
 import { queueDepthForOrg } from "../../core/jobs/job-queries.ts";
-import { queuePauseForOrg, queuePausesForOrg, queueResumeForOrg, queueWake, type QueuePause } from "../../core/jobs/queue-pauses.ts";
+import { queuePauseForOrg, queuePausesForOrg, queueResume, type QueuePause } from "../../core/jobs/queue-pauses.ts";
 import { rollupTotalsSince } from "../../core/jobs/rollups.ts";
 import { HttpError } from "../http-error.ts";
 import { apiGuard } from "../plugins/api-guard.ts";
@@ -64,12 +64,7 @@ export async function queuesRoutes(app: FastifyInstance): Promise<void> {
 
   app.post("/api/queues/:type/resume", { onRequest: apiGuard(app, "jobs:write") }, async (request) => {
     const type = knownType(parseRequest(queueParams, request.params, "params").type);
-    const [resumed, pauses] = await withOrg(
-      app.db.app,
-      request.auth!.org,
-      async (trx) => [await queueResumeForOrg(trx, type), await queuePausesForOrg(trx)] as const,
-    );
-    if (resumed) await queueWake(app.db.owner, type);
+    const { resumed, pauses } = await queueResume(app.db, request.auth!.org, type);
     return { type, resumed, paused: pausedView(type, pauses) };
   });
 }

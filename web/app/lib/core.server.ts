@@ -57,5 +57,5 @@ export { cancelJob, JobActionError, retryDeadLetter, retryDeadLettersOfType, ret
 export { failedAttemptsOfJob } from "../../../core/jobs/job-attempts.ts";
 export { attemptsStarted, jobGetForOrg, jobListForOrg, JobSearchTooSlowError, outputIsError } from "../../../core/jobs/job-queries.ts";
 export { snoozesOfJob } from "../../../core/jobs/job-snoozes.ts";
-export { queuePauseForOrg, queuePausesForOrg, queueResumeForOrg, queueWake } from "../../../core/jobs/queue-pauses.ts";
+export { queuePauseForOrg, queuePausesForOrg, queueResume } from "../../../core/jobs/queue-pauses.ts";
 export { jobTimeline } from "../../../core/jobs/job-timeline.ts";

@@ -8,8 +8,7 @@ import {
   JobActionError,
   queuePauseForOrg,
   queuePausesForOrg,
-  queueResumeForOrg,
-  queueWake,
+  queueResume,
   retryDeadLetter,
 } from "../lib/core.server.ts";
 import { useEffect } from "react";
@@ -17,6 +16,8 @@ import { CsrfInput } from "../components/forms.tsx";
 import { ThroughputChart } from "../components/throughput-chart.tsx";
 import { readMutation } from "../lib/csrf.server.ts";
 import { inOrg, requireManager } from "../lib/org.server.ts";
+import { getPlatform } from "../lib/platform.server.ts";
+import { requireOrgSession } from "../lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · GPT Agent Platform" }];
 
@@ -51,16 +52,18 @@ export async function action({ request }: ActionFunctionArgs) {
 async function pauseOrResume(request: Request, intent: "pause" | "resume", type: FormDataEntryValue | null) {
   if (typeof type !== "string" || !findJobType(type))
     return data({ error: "No such job type.", retried: null, notice: null }, { status: 400 });
-  return inOrg(request, async (trx, session, platform) => {
-    requireManager(session);
-    if (intent === "pause") {
+  if (intent === "pause") {
+    return inOrg(request, async (trx, session) => {
+      requireManager(session);
       await queuePauseForOrg(trx, type, `user:${session.user.email}`, null);
       return { error: null, retried: null, notice: `Paused ${type}: its jobs wait until you resume it.` };
-    }
-    const resumed = await queueResumeForOrg(trx, type);
-    if (resumed) await queueWake(platform.db.owner, type);
-    return { error: null, retried: null, notice: resumed ? `Resumed ${type}.` : `${type} was not paused by this organisation.` };
-  });
+    });
+  }
+  // Outside inOrg: the workers are woken after the resume commits (queueResume).
+  const session = await requireOrgSession(request);
+  requireManager(session);
+  const { resumed } = await queueResume((await getPlatform()).db, session.org.orgId, type);
+  return { error: null, retried: null, notice: resumed ? `Resumed ${type}.` : `${type} was not paused by this organisation.` };
 }
 
 function age(since: string | Date | null): string {
