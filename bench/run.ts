@@ -47,8 +47,9 @@ const { values: args } = parseArgs({
     "drain-only": { type: "boolean", default: false },
     // Runs only the latency rounds (raw, then platform) and records nothing: for chasing the p99.
     "latency-only": { type: "boolean", default: false },
-    // Runs only the rate-limit round and records nothing.
+    // Runs only the rate-limit round, or only the mixed-load round, and records nothing.
     "rate-limits-only": { type: "boolean", default: false },
+    "mixed-only": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -415,6 +416,31 @@ await runTool("bench", async () => {
       await rateLimits();
       return true;
     }
+    const mixedLoad = async (): Promise<MixedLoadResult> => {
+      const mixed = await mixedLoadRound({
+        url: platformUrl,
+        queue: PLATFORM_QUEUE,
+        startWorker: (env) => spawnPlatformWorker({ PORT: "0", ...env }),
+        stopWorker: stop,
+        async enqueue(payloads) {
+          for (let from = 0; from < payloads.length; from += CHUNK) {
+            const batch = payloads.slice(from, from + CHUNK).map((p) => ({ type: PLATFORM_QUEUE, payload: p }));
+            await withOrg(handles.app, org.id, (trx) => jobs.enqueueMany(trx, batch));
+          }
+        },
+        waitDrained: (expected) => waitDrained(platformUrl, PLATFORM_QUEUE, expected),
+      });
+      log(
+        `mixed load (${MIXED_QUICK_JOBS} quick + ${MIXED_SLOW_JOBS} of ${MIXED_SLOW_MS} ms, two processes of ${MIXED_CONCURRENCY} handlers): ` +
+          `${mixed.seconds} s; handler end -> completed p50 ${mixed.endToCompletedMs.p50} ms, p99 ${mixed.endToCompletedMs.p99} ms, max ${mixed.endToCompletedMs.max} ms; ` +
+          `slow jobs per process ${mixed.slowJobsPerProcess.join(" / ")}, quick ${mixed.quickJobsPerProcess.join(" / ")}`,
+      );
+      return mixed;
+    };
+    if (args["mixed-only"]) {
+      await mixedLoad();
+      return true;
+    }
 
     let measured:
       | { drain: Record<"platform" | "raw", DrainResult[]>; latency: Record<"platform" | "raw", LatencyResult>; mixed: MixedLoadResult }
@@ -449,24 +475,7 @@ await runTool("bench", async () => {
       }
       if (args["latency-only"]) return true;
       await reset(platformUrl);
-      const mixed = await mixedLoadRound({
-        url: platformUrl,
-        queue: PLATFORM_QUEUE,
-        startWorker: (env) => spawnPlatformWorker({ PORT: "0", ...env }),
-        stopWorker: stop,
-        async enqueue(payloads) {
-          for (let from = 0; from < payloads.length; from += CHUNK) {
-            const batch = payloads.slice(from, from + CHUNK).map((p) => ({ type: PLATFORM_QUEUE, payload: p }));
-            await withOrg(handles.app, org.id, (trx) => jobs.enqueueMany(trx, batch));
-          }
-        },
-        waitDrained: (expected) => waitDrained(platformUrl, PLATFORM_QUEUE, expected),
-      });
-      log(
-        `mixed load (${MIXED_QUICK_JOBS} quick + ${MIXED_SLOW_JOBS} of ${MIXED_SLOW_MS} ms, two processes of ${MIXED_CONCURRENCY} handlers): ` +
-          `${mixed.seconds} s; handler end -> completed p50 ${mixed.endToCompletedMs.p50} ms, p99 ${mixed.endToCompletedMs.p99} ms, max ${mixed.endToCompletedMs.max} ms; ` +
-          `slow jobs per process ${mixed.slowJobsPerProcess.join(" / ")}, quick ${mixed.quickJobsPerProcess.join(" / ")}`,
-      );
+      const mixed = await mixedLoad();
       measured = { drain, latency, mixed };
     }
     const quiet = await organisationCreate(handles.owner, { name: "Bench quiet", slug: "bench-quiet" });

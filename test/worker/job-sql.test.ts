@@ -116,6 +116,40 @@ t.test("the runner's statements keep pg-boss's job model", async (t) => {
       t.equal(fourth.retry_count, 1, "the unclaimed claim's attempt is counted once, by the claim that runs it");
       await statements.claimAndComplete(pool, [{ id, retry_count: 1, outputJson: "null" }], 0);
     });
+
+    await t.test("a heartbeat refreshes its jobs, passes over a locked one without waiting, and names the jobs it lost", async (t) => {
+      const [a, b, c] = [await send("beat a"), await send("beat b"), await send("beat c")];
+      const claimed = (await statements.claimAndComplete(pool, [], 10)).claimed.filter((j) => [a, b, c].includes(j.id));
+      t.equal(claimed.length, 3);
+      await pool.query("UPDATE pgboss.job SET heartbeat_on = now() - interval '1 hour' WHERE id = ANY($1)", [[a, b, c]]);
+      const before = claimed.find((j) => j.id === c)!;
+      await statements.release(pool, [before], { message: "another attempt owns it now" });
+
+      // Another transaction holds b's row, as a completion in flight does.
+      const locker = new pg.Client({ connectionString: db.url });
+      await locker.connect();
+      t.teardown(() => locker.end());
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM pgboss.job WHERE id = $1 FOR UPDATE", [b]);
+      const lost = await statements.heartbeat(pool, claimed);
+      await locker.query("ROLLBACK");
+
+      t.same(lost, [c], "the released job is reported lost; the locked one is not");
+      const { rows } = await pool.query<{ id: string; fresh: boolean }>(
+        "SELECT id, heartbeat_on > now() - interval '1 minute' AS fresh FROM pgboss.job WHERE id = ANY($1) ORDER BY id",
+        [[a, b]],
+      );
+      t.same(
+        Object.fromEntries(rows.map((r) => [r.id, r.fresh])),
+        { [a]: true, [b]: false },
+        "a is refreshed; b waits for the next heartbeat",
+      );
+      await statements.claimAndComplete(
+        pool,
+        claimed.filter((j) => j.id !== c).map((j) => ({ id: j.id, retry_count: j.retry_count, outputJson: "null" })),
+        0,
+      );
+    });
   });
 });
 

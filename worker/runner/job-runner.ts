@@ -52,9 +52,10 @@ export class JobRunner {
 
   async start(): Promise<void> {
     const { handlers, claimsAtOnce } = this.#o;
-    // A connection per claim or completion statement in flight; failure settling and heartbeats use pg-boss's pool.
+    // A connection per statement in flight: claims, the express claim, two completions and the
+    // heartbeat of each job type. Failure settling uses pg-boss's pool.
     const pool = createPool(this.#o.url, {
-      max: handlers.size * (claimsAtOnce + 1) + 1,
+      max: handlers.size * (claimsAtOnce + 4) + 1,
       applicationName: "gpt-platform:worker:jobs",
       // These connections only claim, complete and release jobs, which must always walk pg-boss's
       // indexes. After a burst of inserts, statistics lag the backlog, and the planner otherwise
