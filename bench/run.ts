@@ -22,6 +22,7 @@ import { apiTokenCreate } from "../core/auth/api-tokens.ts";
 import { withOrg } from "../core/db/org-scope.ts";
 import { loadToolsConfig } from "../core/config/tools-config.ts";
 import { connectDatabase } from "../core/db/connect.ts";
+import { sql } from "kysely";
 import { organisationCreate } from "../core/accounts/organisations.ts";
 import { releaseDatabase } from "../core/ops/release.ts";
 import { withQueueEngine } from "../core/jobs/engine.ts";
@@ -305,6 +306,8 @@ await runTool("bench", async () => {
   await withQueueEngine(rawUrl, (boss) => boss.createQueue(RAW_QUEUE, { notify: true }));
   const handles = connectDatabase({ url: platformUrl, maxConnections: 2, applicationName: "gpt-platform:bench" });
   const org = await organisationCreate(handles.owner, { name: "Bench", slug: "bench" });
+  // The bench enqueues millions of jobs a day: the largest plan's quotas (the free plan's would refuse).
+  await sql`SELECT ops.assign_plan(${org.id}, 'business', 'bench')`.execute(handles.owner);
   const { token } = await withOrg(handles.app, org.id, (trx) =>
     apiTokenCreate(trx, JWT_SECRET, { orgId: org.id, name: "bench", scopes: API_SCOPES, ttlDays: 1, createdBy: null, subject: "bench" }),
   );
@@ -479,6 +482,7 @@ await runTool("bench", async () => {
       measured = { drain, latency, mixed };
     }
     const quiet = await organisationCreate(handles.owner, { name: "Bench quiet", slug: "bench-quiet" });
+    await sql`SELECT ops.assign_plan(${quiet.id}, 'business', 'bench')`.execute(handles.owner);
     const fairness: FairnessResult[] = [];
     for (const claim of ["fair", "oldest-first"] as const) {
       const result = await fairnessRound(

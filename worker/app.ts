@@ -27,6 +27,7 @@ import { jobsRoutes } from "./routes/jobs.ts";
 import { warmAppConnections, warmEnqueuePath } from "../core/jobs/warm-up.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queuesRoutes } from "./routes/queues.ts";
+import { subscriptionsRoutes } from "./routes/subscriptions.ts";
 
 export interface BuildWorkerOptions {
   config: WorkerConfig;
@@ -119,6 +120,7 @@ export async function buildWorkerApp(options: BuildWorkerOptions): Promise<Fasti
   await app.register(metricsRoutes);
   await app.register(jobsRoutes);
   await app.register(queuesRoutes);
+  await app.register(subscriptionsRoutes);
   await app.register(apiDocsRoutes);
   await app.ready();
   await warmEnqueuePath(app.db, app.jobs, warmAppConnections(app.config.DATABASE_POOL_MAX)).catch((error: Error) =>

@@ -178,6 +178,18 @@ export interface AppPasswordResets {
   user_id: string;
 }
 
+export interface AppPlans {
+  fair_share_weight: Generated<number>;
+  id: string;
+  is_default: Generated<boolean>;
+  jobs_per_day: Int8 | null;
+  llm_tokens_per_month: Int8 | null;
+  max_running_per_queue: number | null;
+  max_waiting_jobs: Int8 | null;
+  name: string;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface AppQueueDepth {
   jobs: Int8 | null;
   oldest_created_at: Timestamp | null;
@@ -230,6 +242,14 @@ export interface AppSignupRequests {
   password_hash: string;
   token_hash: Buffer;
   used_at: Timestamp | null;
+}
+
+export interface AppSubscriptions {
+  assigned_at: Generated<Timestamp>;
+  assigned_by: string;
+  note: string | null;
+  org_id: string;
+  plan_id: string;
 }
 
 export interface AppUsers {
@@ -471,6 +491,14 @@ export interface OpsTenantScopeKeys {
   retired_at: Timestamp | null;
 }
 
+export interface OpsUsageCounters {
+  amount: Generated<Int8>;
+  metric: string;
+  org_id: string;
+  period_start: Timestamp;
+  shard: number;
+}
+
 export interface OpsUsageDaily {
   completed: Int8 | null;
   day: Timestamp | null;
@@ -480,6 +508,14 @@ export interface OpsUsageDaily {
   queue: string | null;
   retried: Int8 | null;
   run_seconds: Numeric | null;
+}
+
+export interface OpsWaitingCounts {
+  counted_at: Generated<Timestamp>;
+  counted_day: Timestamp;
+  jobs_counted_that_day: Int8;
+  org_id: string;
+  waiting: Int8;
 }
 
 export interface OpsWorkerInstances {
@@ -518,11 +554,13 @@ export interface DB {
   "app.memberships": AppMemberships;
   "app.organisations": AppOrganisations;
   "app.password_resets": AppPasswordResets;
+  "app.plans": AppPlans;
   "app.queue_depth": AppQueueDepth;
   "app.queue_pauses": AppQueuePauses;
   "app.queue_stats_24h": AppQueueStats24h;
   "app.sessions": AppSessions;
   "app.signup_requests": AppSignupRequests;
+  "app.subscriptions": AppSubscriptions;
   "app.users": AppUsers;
   "app.workers_alive": AppWorkersAlive;
   "ops.backfills": OpsBackfills;
@@ -546,7 +584,9 @@ export interface DB {
   "ops.schema_migrations": OpsSchemaMigrations;
   "ops.stuck_jobs": OpsStuckJobs;
   "ops.tenant_scope_keys": OpsTenantScopeKeys;
+  "ops.usage_counters": OpsUsageCounters;
   "ops.usage_daily": OpsUsageDaily;
+  "ops.waiting_counts": OpsWaitingCounts;
   "ops.worker_instances": OpsWorkerInstances;
   "ops.workers_alive": OpsWorkersAlive;
 }

@@ -4,7 +4,14 @@ import type { AppDatabase } from "../db/connect.ts";
 import { inOrgStatement, type OrgTransaction } from "../db/org-scope.ts";
 import { findJobType, jobTypeNames, type JobTypeByName, type JobTypeName } from "./catalogue.ts";
 import type { JobType } from "./define-job.ts";
-import { fieldProblems, IdempotencyConflictError, JobNotQueuedError, PayloadInvalidError, UnknownJobTypeError } from "./errors.ts";
+import {
+  fieldProblems,
+  IdempotencyConflictError,
+  JobNotQueuedError,
+  PayloadInvalidError,
+  QuotaExceededError,
+  UnknownJobTypeError,
+} from "./errors.ts";
 import { storableJsonProblem } from "./storable-json.ts";
 
 export interface EnqueueOptions {
@@ -133,7 +140,7 @@ export class JobClient {
       return (await sendAll(trx, checked)).map((r) => ({ id: r.id, created: r.created }));
     } catch (error) {
       const conflicts = idempotencyConflicts(error);
-      if (!conflicts) throw error;
+      if (!conflicts) throw QuotaExceededError.fromDatabase(error) ?? error;
       throw new BulkEnqueueError(conflicts.map((c) => ({ index: c.ord - 1, error: new IdempotencyConflictError(c.id) })));
     }
   }
@@ -150,7 +157,7 @@ async function single(send: () => Promise<SqlResult[]>): Promise<SqlResult[]> {
   } catch (error) {
     const conflict = idempotencyConflicts(error)?.[0];
     if (conflict) throw new IdempotencyConflictError(conflict.id);
-    throw error;
+    throw QuotaExceededError.fromDatabase(error) ?? error;
   }
 }
 

@@ -52,6 +52,44 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/** The quotas a plan sets on enqueueing (app.plans, migrations/0016). */
+export type EnqueueQuota = "jobs_per_day" | "max_waiting_jobs";
+
+/** The SQLSTATE ops.enqueue_many raises when a call would pass a quota (nothing was enqueued). */
+export const QUOTA_EXCEEDED_SQLSTATE = "GQ001";
+
+/** An enqueue refused because it would pass one of the organisation's plan quotas; nothing was enqueued. */
+export class QuotaExceededError extends Error {
+  readonly quota: EnqueueQuota;
+  readonly plan: string;
+  readonly limit: number;
+  readonly used: number;
+  readonly requested: number;
+  /** When the quota starts over (jobs per day), or null when room comes back as jobs start (waiting jobs). */
+  readonly resetsAt: Date | null;
+
+  constructor(
+    message: string,
+    detail: { quota: EnqueueQuota; plan: string; limit: number; used: number; requested: number; resetsAt: string | null },
+  ) {
+    super(message);
+    this.name = "QuotaExceededError";
+    this.quota = detail.quota;
+    this.plan = detail.plan;
+    this.limit = detail.limit;
+    this.used = detail.used;
+    this.requested = detail.requested;
+    this.resetsAt = detail.resetsAt === null ? null : new Date(detail.resetsAt);
+  }
+
+  /** The database's GQ001 error as this error, or undefined for any other error. */
+  static fromDatabase(error: unknown): QuotaExceededError | undefined {
+    const { code, message, detail } = error as { code?: string; message?: string; detail?: string };
+    if (code !== QUOTA_EXCEEDED_SQLSTATE || !detail) return undefined;
+    return new QuotaExceededError(message ?? "quota exceeded", JSON.parse(detail));
+  }
+}
+
 /**
  * Flattens zod issues into one problem per field, each path prefixed (e.g. "payload"). An unknown
  * key becomes a problem on that key, so the caller sees which field to remove.

@@ -9,6 +9,7 @@ import { jobSnoozesPrune } from "../jobs/job-snoozes.ts";
 import { rollupsPrune } from "../jobs/rollups.ts";
 import { workerInstancePrune } from "../jobs/worker-instances.ts";
 import type { OwnerDatabase } from "../db/connect.ts";
+import { usageCountersPrune } from "../plans/subscription.ts";
 
 /** Arbitrary constant: one replica at a time does the housekeeping (pg_try_advisory_lock). */
 const HOUSEKEEPING_LOCK_ID = 7_351_204_118n;
@@ -23,12 +24,13 @@ export interface HousekeepingReport {
   signupRequests: number;
   workerInstances: number;
   rollupMinutes: number;
+  usageCounters: number;
 }
 
 /**
  * Deletes rows that have served their purpose: refs of jobs pg-boss has deleted, month-old failed
  * attempts and snoozes, ended sessions, spent reset tokens and sign-up links, long-expired invitations, workers gone for a week,
- * rollup minutes past 90 days. Every worker replica calls it on a timer; the advisory lock makes
+ * rollup minutes past 90 days, usage counters past 62. Every worker replica calls it on a timer; the advisory lock makes
  * all but one skip (returns undefined when skipped).
  */
 export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingReport | undefined> {
@@ -49,6 +51,7 @@ export async function runHousekeeping(db: OwnerDatabase): Promise<HousekeepingRe
         signupRequests: await signupRequestsPrune(owner),
         workerInstances: await workerInstancePrune(owner, 7),
         rollupMinutes: await rollupsPrune(owner),
+        usageCounters: await usageCountersPrune(owner),
       };
     } finally {
       await sql`SELECT pg_advisory_unlock(${HOUSEKEEPING_LOCK_ID.toString()}::bigint)`.execute(conn);

@@ -130,6 +130,8 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
                    (${orgId}, gen_random_uuid(), 1, 1, now() - interval '29 days', now() - interval '29 days', 'handler', 'recent')`.execute(
     owner,
   );
+  await sql`INSERT INTO ops.usage_counters (org_id, metric, period_start, shard, amount)
+            VALUES (${orgId}, 'jobs', current_date - 63, 0, 5), (${orgId}, 'jobs', current_date - 61, 0, 7)`.execute(owner);
   t.ok(live.token);
 
   const holder = await db.handles.ownerPool.connect();
@@ -151,6 +153,7 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
     signupRequests: 1,
     workerInstances: 1,
     rollupMinutes: 1,
+    usageCounters: 1,
   });
   const left = await sql<{ sessions: string; resets: string; invitations: string }>`
     SELECT (SELECT count(*) FROM app.sessions) AS sessions, (SELECT count(*) FROM app.password_resets) AS resets,
@@ -158,6 +161,12 @@ t.test("housekeeping deletes spent account rows and skips while another replica 
   t.same(left.rows[0], { sessions: "1", resets: "1", invitations: "new@example.com" }, "what is still useful stays");
   const rollups = await sql<{ n: string }>`SELECT count(*) AS n FROM ops.job_rollup_minute`.execute(owner);
   t.equal(rollups.rows[0]!.n, "1", "the rollup minute 89 days old stays; the one 91 days old went");
+  const counters = await sql<{ amount: string }>`SELECT amount FROM ops.usage_counters WHERE org_id = ${orgId}`.execute(owner);
+  t.same(
+    counters.rows.map((r) => r.amount),
+    ["7"],
+    "the usage counter 61 days old stays; the one 63 days old went",
+  );
   const snoozes = await sql<{ reason: string }>`SELECT reason FROM app.job_snoozes`.execute(owner);
   t.same(
     snoozes.rows.map((r) => r.reason),

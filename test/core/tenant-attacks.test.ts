@@ -305,6 +305,7 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
         "app.enqueue(text,jsonb,jsonb)",
         "app.enqueue_many(jsonb)",
         "app.require_org_id()",
+        "app.subscription_usage()",
         "ops.histogram_quantile(bigint[],double precision)",
         "ops.latency_bucket_bounds_ms()",
       ],
@@ -316,6 +317,9 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       `SELECT ops.rotate_tenant_scope_key()`,
       `SELECT ops.enforce_database_privileges()`,
       `SELECT ops.organisation_exists('${orgB}')`,
+      `SELECT * FROM ops.subscription_usage('${orgB}')`,
+      `SELECT ops.assign_plan('${orgA}', 'business')`,
+      `SELECT ops.record_llm_tokens('${orgB}', 1000000)`,
       `CALL ops.backfill('x', 'test-job', 'SELECT 1')`,
       // pg-boss's own functions keep PUBLIC's EXECUTE (its schema, not ours), but the schema is closed.
       `SELECT pgboss.create_queue('loot', '{}')`,

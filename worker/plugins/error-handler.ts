@@ -2,7 +2,13 @@ import type { FastifyError } from "fastify";
 import fp from "fastify-plugin";
 import { BulkEnqueueError } from "../../core/jobs/enqueue.ts";
 import { JobActionError } from "../../core/jobs/job-actions.ts";
-import { IdempotencyConflictError, JobNotQueuedError, PayloadInvalidError, UnknownJobTypeError } from "../../core/jobs/errors.ts";
+import {
+  IdempotencyConflictError,
+  JobNotQueuedError,
+  PayloadInvalidError,
+  QuotaExceededError,
+  UnknownJobTypeError,
+} from "../../core/jobs/errors.ts";
 import { reportError } from "../../core/observability/sentry.ts";
 import { HttpError } from "../http-error.ts";
 
@@ -24,10 +30,33 @@ function fromDomain(error: Error): HttpError | undefined {
   }
   if (error instanceof IdempotencyConflictError) return new HttpError(409, "idempotency_conflict", error.message, { jobId: error.jobId });
   if (error instanceof JobNotQueuedError) return new HttpError(409, "job_not_queued", error.message);
+  if (error instanceof QuotaExceededError) return quotaExceeded(error);
   if (error instanceof JobActionError) {
     return new HttpError(error.code === "job_not_found" ? 404 : 409, error.code, error.message, error.state ? { state: error.state } : {});
   }
   return undefined;
+}
+
+/** Seconds a client is told to wait when room comes back as jobs start rather than at a set time. */
+const WAITING_QUOTA_RETRY_SECONDS = 60;
+
+/** 429 naming the quota, its numbers and when it resets; Retry-After says when to send again. */
+function quotaExceeded(error: QuotaExceededError): HttpError {
+  const retryAfter = error.resetsAt ? Math.max(1, Math.ceil((error.resetsAt.getTime() - Date.now()) / 1000)) : WAITING_QUOTA_RETRY_SECONDS;
+  return new HttpError(
+    429,
+    "quota_exceeded",
+    `${error.message}. Nothing was enqueued; GET /api/subscriptions shows the plan's limits and usage`,
+    {
+      quota: error.quota,
+      plan: error.plan,
+      limit: error.limit,
+      used: error.used,
+      requested: error.requested,
+      resetsAt: error.resetsAt?.toISOString() ?? null,
+    },
+    { "retry-after": String(retryAfter) },
+  );
 }
 
 /** Fastify's own 4xx errors, reworded to say what to send instead. */

@@ -10,6 +10,7 @@ import {
   pauseResponse,
   queuesResponse,
   resumeResponse,
+  subscriptionResponse,
 } from "./api-schemas.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -69,6 +70,7 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
     Queues: jsonSchema("Queues", queuesResponse),
     Pause: jsonSchema("Pause", pauseResponse),
     Resume: jsonSchema("Resume", resumeResponse),
+    Subscription: jsonSchema("Subscription", subscriptionResponse),
     Error: jsonSchema("Error", errorResponse),
     CreatedJob: jsonSchema("CreatedJob", createdJob),
     CreatedJobs: jsonSchema("CreatedJobs", createdJobs),
@@ -81,6 +83,14 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
     401: error("Missing, expired, forged or wrongly signed token."),
     403: error("The token lacks the scope this route needs."),
     429: error("Too many requests from this address or for this token; see Retry-After."),
+  };
+  // The enqueue routes answer 429 for a quota too: nothing was enqueued.
+  const enqueueErrors = {
+    ...commonErrors,
+    429: error(
+      "Too many requests from this address or for this token (rate limit), or the organisation's plan quota (code quota_exceeded: " +
+        "quota, limit, used, resetsAt name it; nothing was enqueued); see Retry-After.",
+    ),
   };
   const jobResponse = { description: "The job.", content: { "application/json": { schema: { $ref: "#/components/schemas/Job" } } } };
 
@@ -120,7 +130,7 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
             409: error("The idempotency key was used before with a different payload."),
             413: error("Payload or body too large."),
             415: error("The body is not application/json in UTF-8."),
-            ...commonErrors,
+            ...enqueueErrors,
           },
         },
       },
@@ -148,7 +158,7 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
             400: error("One or more jobs are invalid (jobs lists each by index); nothing was enqueued."),
             413: error("A payload or the body is too large."),
             415: error("The body is not application/json in UTF-8."),
-            ...commonErrors,
+            ...enqueueErrors,
           },
         },
       },
@@ -192,6 +202,19 @@ export function buildOpenApiDocument(version: string, limits: { maxPayloadBytes:
           security: auth,
           responses: {
             200: { description: "Per job type.", content: { "application/json": { schema: { $ref: "#/components/schemas/Queues" } } } },
+            ...commonErrors,
+          },
+        },
+      },
+      "/api/subscriptions": {
+        get: {
+          summary: "This organisation's plan, and each quota's limit, usage and reset time",
+          security: auth,
+          responses: {
+            200: {
+              description: "The plan and its quotas.",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Subscription" } } },
+            },
             ...commonErrors,
           },
         },

@@ -103,6 +103,26 @@ export const resumeResponse = z.object({
   paused: queuePaused,
 });
 
+const quotaName = z.enum(["max_waiting_jobs", "jobs_per_day", "llm_tokens_per_month"]);
+export const subscriptionResponse = z.object({
+  plan: z.object({
+    id: z.string(),
+    name: z.string(),
+    fairShareWeight: z.int().describe("This organisation's share of a queue against others' with work ready."),
+    maxRunningPerQueue: z.int().nullable().describe("Jobs of one type running at once; null: no limit."),
+  }),
+  quotas: z.array(
+    z.object({
+      quota: quotaName,
+      limit: z.int().nullable().describe("null: the plan sets no limit."),
+      used: z.int(),
+      resetsAt: z.string().nullable().describe("When the count starts over (UTC); null for waiting jobs, which free up as jobs start."),
+      fraction: z.number().nullable().describe("used / limit."),
+    }),
+  ),
+  closest: quotaName.nullable().describe("The quota nearest its limit."),
+});
+
 export const errorResponse = z.object({
   statusCode: z.int(),
   error: z.string(),
@@ -111,6 +131,11 @@ export const errorResponse = z.object({
   fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   knownTypes: z.array(z.string()).optional(),
   retryAfterSeconds: z.int().optional(),
+  quota: quotaName.optional().describe("quota_exceeded: the quota the request would pass; nothing was enqueued."),
+  limit: z.int().optional(),
+  used: z.int().optional(),
+  requested: z.int().optional(),
+  resetsAt: z.string().nullable().optional().describe("quota_exceeded: when the quota starts over (see also Retry-After)."),
 });
 
 export const scopes = API_SCOPES;
