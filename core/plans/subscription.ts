@@ -57,6 +57,36 @@ export async function subscriptionOfOrg(trx: OrgTransaction): Promise<Subscripti
   };
 }
 
+export interface PlanSummary {
+  id: string;
+  name: string;
+  maxWaitingJobs: number | null;
+  jobsPerDay: number | null;
+  llmTokensPerMonth: number | null;
+  maxRunningPerQueue: number | null;
+  fairShareWeight: number;
+}
+
+/** Every plan, smallest first: what the plan page compares (plans are readable by every organisation). */
+export async function plansList(trx: OrgTransaction): Promise<PlanSummary[]> {
+  const rows = await trx
+    .selectFrom("app.plans")
+    .select(["id", "name", "max_waiting_jobs", "jobs_per_day", "llm_tokens_per_month", "max_running_per_queue", "fair_share_weight"])
+    .orderBy("fair_share_weight")
+    .orderBy("id")
+    .execute();
+  const count = (n: string | number | null) => (n === null ? null : Number(n));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    maxWaitingJobs: count(r.max_waiting_jobs),
+    jobsPerDay: count(r.jobs_per_day),
+    llmTokensPerMonth: count(r.llm_tokens_per_month),
+    maxRunningPerQueue: r.max_running_per_queue,
+    fairShareWeight: r.fair_share_weight,
+  }));
+}
+
 /** Days of usage counters kept: today's and this month's quotas, and last month's for the record. */
 const USAGE_KEEP_DAYS = 62;
 

@@ -74,6 +74,7 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     "latency.sql",
     "oldest-waiting.sql",
     "paused.sql",
+    "plans.sql",
     "queue-depth.sql",
     "queue-stats-24h.sql",
     "rate-limits.sql",
@@ -134,6 +135,11 @@ t.test("every insight query in sql/insights runs with psql -f and reads the live
     outputs["paused.sql"],
     new RegExp(`^test-job\\|${orgId}\\|Test Org\\|[^|]+\\|[^|]+\\|operator:[a-z_]+\\|moving offices\\|3$`, "m"),
     "the organisation's pause, holding its three waiting jobs",
+  );
+  t.match(
+    outputs["plans.sql"],
+    new RegExp(`^Test Org\\|${orgId}\\|free\\|max_waiting_jobs\\|4\\|10000\\|0\\.000\\|$`, "m"),
+    "the organisation on the free plan: four jobs waiting (created or retrying) of 10,000",
   );
   t.match(outputs["usage-per-organisation.sql"], new RegExp(`^Test Org\\|${orgId}\\|3\\|1\\|2\\|0\\.0$`, "m"), "usage per organisation");
   t.match(outputs["workers-alive.sql"], /^test-host\|4242\|0\.1\.0\|10\|\{test-job\}\|/m, "the worker that reported");

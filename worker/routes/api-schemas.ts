@@ -108,8 +108,13 @@ export const subscriptionResponse = z.object({
   plan: z.object({
     id: z.string(),
     name: z.string(),
-    fairShareWeight: z.int().describe("This organisation's share of a queue against others' with work ready."),
-    maxRunningPerQueue: z.int().nullable().describe("Jobs of one type running at once; null: no limit."),
+    fairShareWeight: z
+      .int()
+      .describe("The plan's weight for sharing a busy queue with other organisations (a plan setting; the claim does not weigh it yet)."),
+    maxRunningPerQueue: z
+      .int()
+      .nullable()
+      .describe("The plan's cap on jobs of one type running at once; null: no limit (a plan setting; not enforced yet)."),
   }),
   quotas: z.array(
     z.object({

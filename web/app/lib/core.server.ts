@@ -51,7 +51,7 @@ export { apiTokenCreate, apiTokenRevoke, apiTokensList } from "../../../core/aut
 export { isUuid } from "../../../core/db/org-scope.ts";
 export { organisationCreateWithOwner } from "../../../core/accounts/organisations.ts";
 export { findJobType, jobTypeNames } from "../../../core/jobs/catalogue.ts";
-export { PayloadInvalidError } from "../../../core/jobs/errors.ts";
+export { PayloadInvalidError, QuotaExceededError } from "../../../core/jobs/errors.ts";
 export { dashboardRead } from "../../../core/jobs/insights.ts";
 export { cancelJob, JobActionError, retryDeadLetter, retryDeadLettersOfType, retryJob } from "../../../core/jobs/job-actions.ts";
 export { failedAttemptsOfJob } from "../../../core/jobs/job-attempts.ts";
@@ -59,3 +59,4 @@ export { attemptsStarted, jobGetForOrg, jobListForOrg, JobSearchTooSlowError, ou
 export { snoozesOfJob } from "../../../core/jobs/job-snoozes.ts";
 export { queuePauseForOrg, queuePausesForOrg, queueResume } from "../../../core/jobs/queue-pauses.ts";
 export { jobTimeline } from "../../../core/jobs/job-timeline.ts";
+export { plansList, subscriptionOfOrg } from "../../../core/plans/subscription.ts";

@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, useActionData } from "@remix-run/react";
+import { Form, Link, useActionData } from "@remix-run/react";
 import { z } from "zod";
 import { CsrfInput, Field } from "../components/forms.tsx";
-import { PayloadInvalidError } from "../lib/core.server.ts";
+import { PayloadInvalidError, QuotaExceededError } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
 import { parseForm } from "../lib/forms.server.ts";
 import { inOrg } from "../lib/org.server.ts";
@@ -27,7 +27,7 @@ const testJobForm = z.object({
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readMutation(request);
   const parsed = parseForm(testJobForm, form, ["echo", "delayMs", "failOnAttempts", "failMessage"]);
-  if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors }, { status: 400 });
+  if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, quota: null }, { status: 400 });
   const v = parsed.values;
   const payload = Object.fromEntries(
     Object.entries({
@@ -41,9 +41,13 @@ export async function action({ request }: ActionFunctionArgs) {
     const { id } = await inOrg(request, (trx, _s, platform) => platform.jobs.enqueue(trx, "test-job", payload));
     throw redirect(`/jobs/${id}`);
   } catch (error) {
+    if (error instanceof QuotaExceededError) {
+      // Over a plan quota: nothing was enqueued; the plan page shows the limits and usage.
+      return data({ fieldErrors: {}, quota: error.message }, { status: 429 });
+    }
     if (!(error instanceof PayloadInvalidError)) throw error;
     const fieldErrors = Object.fromEntries(error.problems.map((p) => [p.field.replace(/^payload\./, ""), p.message]));
-    return data({ fieldErrors }, { status: 400 });
+    return data({ fieldErrors, quota: null }, { status: 400 });
   }
 }
 
@@ -54,6 +58,11 @@ export default function NewTestJob() {
     <main className="narrow">
       <h1>Create a test job</h1>
       <p className="muted">A test-job echoes its input back. Use the knobs to see delays, retries and failures on the dashboard.</p>
+      {result?.quota ? (
+        <p className="error banner" role="alert">
+          {result.quota}. Nothing was created; <Link to="/plan">your plan</Link> shows its limits and usage.
+        </p>
+      ) : null}
       <Form method="post" noValidate>
         <CsrfInput />
         <Field name="echo" label="Text to echo" error={errors.echo} />

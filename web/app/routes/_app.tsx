@@ -28,6 +28,7 @@ export default function AppShell() {
           <NavLink to="/agents">Agents</NavLink>
           <NavLink to="/tokens">API tokens</NavLink>
           <NavLink to="/members">Members</NavLink>
+          <NavLink to="/plan">Plan</NavLink>
         </nav>
         <div className="org-switch">
           <Form method="post" action="/switch-organisation" className="org-switch">
