@@ -156,7 +156,7 @@ CREATE FUNCTION ops.spend_job_quota(orgs uuid[], counts bigint[]) RETURNS void
     today date := ops.utc_day();
     i integer;
     plan app.plans;
-    used bigint;
+    used_today bigint;
     snapshot ops.waiting_counts;
     bound bigint;
     waiting bigint;
@@ -167,25 +167,26 @@ CREATE FUNCTION ops.spend_job_quota(orgs uuid[], counts bigint[]) RETURNS void
       VALUES (orgs[i], 'jobs', today, pg_backend_pid() % 8, counts[i])
       ON CONFLICT (org_id, metric, period_start, shard) DO UPDATE SET amount = c.amount + excluded.amount;
       plan := ops.plan_of(orgs[i]);
+      CONTINUE WHEN plan.jobs_per_day IS NULL AND plan.max_waiting_jobs IS NULL;
+      -- Read once: both checks and a recount use today's total (this call's jobs included).
+      used_today := ops.usage_since(orgs[i], 'jobs', today);
 
-      IF plan.jobs_per_day IS NOT NULL THEN
-        used := ops.usage_since(orgs[i], 'jobs', today);
-        IF used > plan.jobs_per_day THEN
-          PERFORM ops.quota_exceeded(orgs[i], plan, 'jobs_per_day', plan.jobs_per_day, used - counts[i], counts[i],
-                                     ((today + 1)::timestamp AT TIME ZONE 'UTC'));
-        END IF;
+      IF used_today > plan.jobs_per_day THEN
+        PERFORM ops.quota_exceeded(orgs[i], plan, 'jobs_per_day', plan.jobs_per_day, used_today - counts[i], counts[i],
+                                   ((today + 1)::timestamp AT TIME ZONE 'UTC'));
       END IF;
 
       IF plan.max_waiting_jobs IS NOT NULL THEN
         SELECT * INTO snapshot FROM ops.waiting_counts w WHERE w.org_id = orgs[i];
-        bound := snapshot.waiting + ops.usage_since(orgs[i], 'jobs', snapshot.counted_day) - snapshot.jobs_counted_that_day;
+        bound := snapshot.waiting - snapshot.jobs_counted_that_day
+                 + CASE WHEN snapshot.counted_day = today THEN used_today ELSE ops.usage_since(orgs[i], 'jobs', snapshot.counted_day) END;
         IF snapshot.org_id IS NULL OR snapshot.counted_day < today - 7 OR bound > plan.max_waiting_jobs THEN
           waiting := ops.count_waiting(orgs[i], plan.max_waiting_jobs + 1);
           IF waiting > plan.max_waiting_jobs THEN
             PERFORM ops.quota_exceeded(orgs[i], plan, 'max_waiting_jobs', plan.max_waiting_jobs, greatest(waiting - counts[i], 0), counts[i], NULL);
           END IF;
           INSERT INTO ops.waiting_counts AS w (org_id, waiting, counted_day, jobs_counted_that_day, counted_at)
-          VALUES (orgs[i], waiting, today, ops.usage_since(orgs[i], 'jobs', today), now())
+          VALUES (orgs[i], waiting, today, used_today, now())
           ON CONFLICT (org_id) DO UPDATE SET waiting = excluded.waiting, counted_day = excluded.counted_day,
             jobs_counted_that_day = excluded.jobs_counted_that_day, counted_at = excluded.counted_at;
         END IF;
@@ -199,20 +200,30 @@ CREATE FUNCTION ops.spend_job_quota(orgs uuid[], counts bigint[]) RETURNS void
 INSERT INTO ops.waiting_counts (org_id, waiting, counted_day, jobs_counted_that_day)
 SELECT o.id, ops.count_waiting(o.id, 9223372036854775807), ops.utc_day(), 0 FROM app.organisations o;
 
--- ops.enqueue_many spends the quotas of the jobs it inserted, in the statement's transaction. 0015's
--- body is carried over with one call added after the insert, as 0009 did for ops.backfill.
+-- Two routines of earlier migrations gain a few lines: their bodies are carried over with an
+-- addition after (or in place of) one anchor, as 0009 did for ops.backfill. The anchor must occur
+-- exactly once, or the migration stops rather than patch the wrong place.
+CREATE FUNCTION pg_temp.patched_body(routine regprocedure, anchor text, replacement text) RETURNS text
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    body text := (SELECT p.prosrc FROM pg_proc p WHERE p.oid = routine);
+  BEGIN
+    IF (length(body) - length(replace(body, anchor, ''))) / length(anchor) <> 1 THEN
+      RAISE EXCEPTION '0016: % does not contain "%" exactly once; change it by hand', routine, anchor;
+    END IF;
+    RETURN replace(body, anchor, replacement);
+  END
+  $$;
+
+-- ops.enqueue_many spends the quotas of the jobs it inserted, in the statement's transaction.
 DO $do$
 DECLARE
   anchor constant text := 'INTO inserted, runnable_types FROM ins;';
-  body text := (SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'ops.enqueue_many(jsonb)'::regprocedure);
 BEGIN
-  IF (length(body) - length(replace(body, anchor, ''))) / length(anchor) <> 1 THEN
-    RAISE EXCEPTION '0016: ops.enqueue_many does not contain "%" exactly once; add the quota call by hand', anchor;
-  END IF;
   EXECUTE format(
     'CREATE OR REPLACE FUNCTION ops.enqueue_many(jobs jsonb) RETURNS TABLE (ord integer, id uuid, created boolean) '
     'LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS %L',
-    replace(body, anchor, anchor || $add$
+    pg_temp.patched_body('ops.enqueue_many(jsonb)', anchor, anchor || $add$
     -- Quotas (0016): the jobs just inserted count against their organisations' plans; over a quota
     -- this raises GQ001 and the insert is undone with the rest of the statement.
     PERFORM ops.spend_job_quota(array_agg(q.org_id), array_agg(q.n))
@@ -223,17 +234,12 @@ $do$;
 -- A backfill that meets a quota stops with a NOTICE that says which and when it resets; the
 -- batches before it stay enqueued and a later CALL resumes after the last of them.
 DO $do$
-DECLARE
-  anchor constant text := 'SELECT count(*) FILTER (WHERE e.created) INTO created_now FROM ops.enqueue_many(batch) e;';
-  body text := (SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'ops.backfill'::regproc);
 BEGIN
-  IF (length(body) - length(replace(body, anchor, ''))) / length(anchor) <> 1 THEN
-    RAISE EXCEPTION '0016: ops.backfill does not contain "%" exactly once; add the quota stop by hand', anchor;
-  END IF;
   EXECUTE format(
     'CREATE OR REPLACE PROCEDURE ops.backfill(name text, type text, source text, batch_size integer DEFAULT 500, max_batches integer DEFAULT NULL) '
     'LANGUAGE plpgsql AS %L',
-    replace(body, anchor, $add$DECLARE
+    pg_temp.patched_body('ops.backfill(text, text, text, integer, integer)',
+      'SELECT count(*) FILTER (WHERE e.created) INTO created_now FROM ops.enqueue_many(batch) e;', $add$DECLARE
         quota_message text;
       BEGIN
         SELECT count(*) FILTER (WHERE e.created) INTO created_now FROM ops.enqueue_many(batch) e;
@@ -312,7 +318,6 @@ CREATE FUNCTION app.subscription_usage()
   LANGUAGE sql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT * FROM ops.subscription_usage(app.require_org_id()) $$;
-GRANT EXECUTE ON FUNCTION app.subscription_usage() TO gpt_app;
 
 -- Functions are executable by PUBLIC when created; these are for operators (the owner) only.
 REVOKE EXECUTE ON FUNCTION ops.utc_day(), ops.plan_of(uuid), ops.usage_since(uuid, text, date), ops.count_waiting(uuid, bigint),

@@ -9,12 +9,8 @@ import { apiGuard } from "../plugins/api-guard.ts";
  * (ops.assign_plan); there is no payment provider.
  */
 export async function subscriptionsRoutes(app: FastifyInstance): Promise<void> {
-  app.get("/api/subscriptions", { onRequest: apiGuard(app, "jobs:read") }, async (request) => {
-    const subscription = await withOrg(app.db.app, request.auth!.org, (trx) => subscriptionOfOrg(trx));
-    return {
-      plan: subscription.plan,
-      quotas: subscription.quotas.map((q) => ({ ...q, resetsAt: q.resetsAt?.toISOString() ?? null })),
-      closest: subscription.closest,
-    };
-  });
+  // Dates go out as ISO 8601 strings (their JSON form).
+  app.get("/api/subscriptions", { onRequest: apiGuard(app, "jobs:read") }, (request) =>
+    withOrg(app.db.app, request.auth!.org, (trx) => subscriptionOfOrg(trx)),
+  );
 }

@@ -71,6 +71,9 @@ function completionCtes(table: string): string {
     )`;
 }
 
+/** The jobs a statement is about, as parameters $2 (ids) and $3 (the attempts claimed): row source `a`. */
+const ATTEMPTS = "unnest($2::uuid[], $3::int[]) AS a (id, retry_count)";
+
 /**
  * CTE `mine`: the rows of `source` (a FROM item `a` with id and retry_count) whose jobs are still
  * active at that attempt, locked in id order (see the top of this file), with the physical row
@@ -280,7 +283,7 @@ export interface ClaimResult {
  */
 function releaseSql(table: string): string {
   return `
-    WITH ${mineInIdOrder(`${S}.${table}`, "unnest($2::uuid[], $3::int[]) AS a (id, retry_count)")},
+    WITH ${mineInIdOrder(`${S}.${table}`, ATTEMPTS)},
     released AS (
       UPDATE ${S}.${table} j
       SET state = 'retry', start_after = ${S}.job_now(), output = $4::jsonb
@@ -372,13 +375,13 @@ function snoozeSql(table: string): string {
 function heartbeatSql(table: string): string {
   const t = `${S}.${table}`;
   return `
-    WITH ${mineInIdOrder(t, "unnest($2::uuid[], $3::int[]) AS a (id, retry_count)", true)},
+    WITH ${mineInIdOrder(t, ATTEMPTS, true)},
     beat AS (
       UPDATE ${t} j SET heartbeat_on = ${S}.job_now()
       FROM mine a
       WHERE j.ctid = a.locked_ctid
     )
-    SELECT coalesce(array_agg(a.id), '{}') AS lost FROM unnest($2::uuid[], $3::int[]) AS a (id, retry_count)
+    SELECT coalesce(array_agg(a.id), '{}') AS lost FROM ${ATTEMPTS}
     WHERE (SELECT j.state = 'active' AND j.retry_count = a.retry_count FROM ${t} j WHERE j.name = $1 AND j.id = a.id) IS NOT TRUE
   `;
 }
@@ -438,7 +441,7 @@ export class QueueStatements {
     if (summary.completed === completions.length) return { ...claim, landed: () => true };
     // Rare: some claims lapsed. Ask which completions are ours (completed at the attempt we ran).
     const { rows: ours } = await pool.query<{ id: string }>(
-      `SELECT j.id FROM ${S}.${this.#table} j JOIN unnest($2::uuid[], $3::int[]) AS a (id, retry_count) ON j.id = a.id AND j.retry_count = a.retry_count
+      `SELECT j.id FROM ${S}.${this.#table} j JOIN ${ATTEMPTS} ON j.id = a.id AND j.retry_count = a.retry_count
        WHERE j.name = $1 AND j.state = 'completed'`,
       [this.#queue, completions.map((c) => c.id), completions.map((c) => c.retry_count)],
     );

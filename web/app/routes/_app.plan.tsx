@@ -14,12 +14,8 @@ const QUOTA_LABELS: Record<QuotaName, { label: string; resets: string }> = {
 
 export async function loader({ request }: LoaderFunctionArgs) {
   return inOrg(request, async (trx, session) => {
-    const subscription = await subscriptionOfOrg(trx);
     return {
-      subscription: {
-        ...subscription,
-        quotas: subscription.quotas.map((q) => ({ ...q, resetsAt: q.resetsAt?.toISOString() ?? null })),
-      },
+      subscription: await subscriptionOfOrg(trx),
       plans: await plansList(trx),
       // Owners and admins decide on the plan: they are told which limit they will meet first.
       isManager: session.org.role !== "member",
