@@ -417,6 +417,12 @@ export interface OpsPausedQueues {
   reason: string | null;
 }
 
+export interface OpsPlatformOperators {
+  granted_at: Generated<Timestamp>;
+  granted_by: string;
+  user_id: string;
+}
+
 export interface OpsQueueDepth {
   jobs: Int8 | null;
   oldest_created_at: Timestamp | null;
@@ -576,6 +582,7 @@ export interface DB {
   "ops.job_types": OpsJobTypes;
   "ops.oldest_waiting": OpsOldestWaiting;
   "ops.paused_queues": OpsPausedQueues;
+  "ops.platform_operators": OpsPlatformOperators;
   "ops.queue_depth": OpsQueueDepth;
   "ops.queue_stats_24h": OpsQueueStats24h;
   "ops.rate_limit_budgets": OpsRateLimitBudgets;

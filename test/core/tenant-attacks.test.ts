@@ -320,6 +320,12 @@ t.test("SQL run as gpt_app in organisation A's scope reaches nothing of organisa
       `SELECT * FROM ops.subscription_usage('${orgB}')`,
       `SELECT ops.assign_plan('${orgA}', 'business')`,
       `SELECT ops.record_llm_tokens('${orgB}', 1000000)`,
+      // Claim terms take advisory locks; operators' page rights are the owner's to give.
+      `SELECT * FROM ops.claim_terms('test-job', ARRAY['${orgB}'])`,
+      `SELECT ops.grant_platform_operator('someone@example.com')`,
+      `SELECT ops.revoke_platform_operator('someone@example.com')`,
+      "SELECT * FROM ops.platform_operators",
+      "INSERT INTO ops.platform_operators (user_id, granted_by) SELECT id, 'me' FROM app.users",
       `CALL ops.backfill('x', 'test-job', 'SELECT 1')`,
       // pg-boss's own functions keep PUBLIC's EXECUTE (its schema, not ours), but the schema is closed.
       `SELECT pgboss.create_queue('loot', '{}')`,

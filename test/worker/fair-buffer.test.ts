@@ -40,3 +40,11 @@ t.test("drain() hands back everything left, in claim order per organisation", as
   );
   t.equal(new Set(left).size, 600, "nothing twice");
 });
+
+t.test("an organisation with weight w is served w jobs in a row per turn", async (t) => {
+  const buffer = new FairBuffer<string>();
+  for (let i = 1; i <= 5; i++) buffer.push("business", `b-${i}`, 3);
+  for (let i = 1; i <= 3; i++) buffer.push("free", `f-${i}`, 1);
+  const order = Array.from({ length: 8 }, () => buffer.shift());
+  t.same(order, ["b-1", "b-2", "b-3", "f-1", "b-4", "b-5", "f-2", "f-3"]);
+});

@@ -50,6 +50,8 @@ async function upstream(t: Test): Promise<RateLimitedUpstream> {
 t.test("jobs over their rate limit wait without spending an attempt, across two worker processes", async (t) => {
   const db = await createTestDatabase(t);
   const orgId = await createOrganisation(db);
+  // Its plan's cap on running jobs (free: 10) must not be what holds the 12 slots' jobs back here.
+  await sql`SELECT ops.assign_plan(${orgId}::uuid, 'business')`.execute(db.handles.owner);
   const fake = await upstream(t);
   const busy = await enqueueCalls(
     db,

@@ -110,11 +110,15 @@ export const subscriptionResponse = z.object({
     name: z.string(),
     fairShareWeight: z
       .int()
-      .describe("The plan's weight for sharing a busy queue with other organisations (a plan setting; the claim does not weigh it yet)."),
+      .describe(
+        "The plan's weight for sharing a busy queue with other organisations: when several have jobs ready, each claim gives them jobs in proportion to their weights.",
+      ),
     maxRunningPerQueue: z
       .int()
       .nullable()
-      .describe("The plan's cap on jobs of one type running at once; null: no limit (a plan setting; not enforced yet)."),
+      .describe(
+        "The plan's cap on jobs of one type running (claimed by a worker) at once, across all workers; more wait until running ones finish. null: no limit.",
+      ),
   }),
   quotas: z.array(
     z.object({

@@ -37,6 +37,8 @@ export interface ClaimedJob {
   pickup_ms: number;
   /** No attempt had started before this claim: handing it back unrun restores state 'created'. */
   fresh: boolean;
+  /** The organisation's fair-share weight (its plan's; 1 outside the fair claim): a runner's buffer serves it in that proportion. */
+  weight: number;
 }
 
 export interface Completion {
@@ -143,20 +145,24 @@ export function claimAndCompleteSql(table: string, limit: number, order: ClaimOr
       FROM (SELECT * FROM next ORDER BY pos NULLS LAST LIMIT ${limit}) next
       WHERE j.name = $1 AND j.id = next.id
       RETURNING j.id, j.data, j.retry_count, j.retry_limit, j.group_id, j.expire_seconds, j.heartbeat_seconds,
-        extract(epoch FROM ${S}.job_now() - j.start_after) * 1000 AS pickup_ms, next.fresh
+        extract(epoch FROM ${S}.job_now() - j.start_after) * 1000 AS pickup_ms, next.fresh, next.weight
     )
-    SELECT id, data, retry_count, retry_limit, group_id, expire_seconds, heartbeat_seconds, pickup_ms, fresh,
-      NULL::int AS completed, NULL::text AS last_org, NULL::boolean AS more FROM claimed
+    SELECT id, data, retry_count, retry_limit, group_id, expire_seconds, heartbeat_seconds, pickup_ms, fresh, weight,
+      NULL::int AS completed, NULL::text AS last_org, NULL::boolean AS more, NULL::boolean AS capped FROM claimed
     UNION ALL
-    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*)::int FROM done),
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*)::int FROM done),
       ${
         fair
-          ? `(SELECT org FROM turn ORDER BY pos DESC LIMIT 1),
+          ? `-- The cursor: the last organisation of the turn before the first one left out of this batch
+      -- (ready, but its share rounded to nothing), so that the next claim starts with that one.
+      (SELECT org FROM share WHERE pos < coalesce((SELECT min(pos) FROM share WHERE ready > 0 AND k = 0), ${limit} + 1) ORDER BY pos DESC LIMIT 1),
       -- More may be ready: an organisation kept some back, or the turn stopped at the batch size with
       -- organisations to spare and found work. (An organisation alone in its turn counts as having a
       -- full batch ready; if it had fewer, the batch comes back short and the runner sees that.)
-      EXISTS (SELECT 1 FROM share WHERE ready > k) OR ((SELECT count(*) FROM turn) = ${limit} AND EXISTS (SELECT 1 FROM claimed))`
-          : "$3::text, false"
+      EXISTS (SELECT 1 FROM share WHERE ready > k) OR ((SELECT count(*) FROM turn) = ${limit} AND EXISTS (SELECT 1 FROM claimed)),
+      -- A plan's cap held jobs back: they may start when running ones finish (here or in another worker).
+      EXISTS (SELECT 1 FROM counted WHERE found > room)`
+          : "$3::text, false, false"
       }
   `;
 }
@@ -167,7 +173,7 @@ export function claimAndCompleteSql(table: string, limit: number, order: ClaimOr
  */
 function oldestFirstSelection(t: string, limit: number): string {
   return `next AS (
-      SELECT j.id, j.started_on IS NULL AS fresh, 1 AS pos FROM ${t} j
+      SELECT j.id, j.started_on IS NULL AS fresh, 1 AS pos, 1 AS weight FROM ${t} j
       WHERE ${waiting("j")} AND j.start_after <= ${S}.job_now() AND ${QUEUE_NOT_PAUSED} AND ${organisationNotPaused("j.group_id")}
       ORDER BY j.priority DESC, j.created_on
       LIMIT ${limit}
@@ -210,35 +216,53 @@ function fairSelection(t: string, limit: number): string {
       ) o
       WHERE ${QUEUE_NOT_PAUSED}
     ),
-    -- How many jobs each organisation has ready now, counted up to the batch size (one index range
-    -- each). Alone in its turn (the common case under one organisation's burst), an organisation
-    -- may take the whole batch and is not counted.
+    -- The plan's weight, and the room under its cap on running jobs (NULL: none), per organisation
+    -- in the turn (migrations/0017: counted under a lock, so that workers together keep the cap).
+    terms AS MATERIALIZED (
+      SELECT t.org, t.pos, c.weight, c.room FROM turn t JOIN ops.claim_terms($1, ARRAY(SELECT org FROM turn)) c ON c.org = t.org
+    ),
+    -- How many jobs each organisation has ready now, counted up to the batch size or one past its
+    -- room (one index range each; one past: to tell that the cap held some back). Alone in its turn
+    -- (the common case under one organisation's burst), an organisation is not counted: it may take
+    -- the whole batch, as far as its room goes.
     counted AS MATERIALIZED (
-      SELECT t.org, t.pos,
+      SELECT t.org, t.pos, t.weight, t.room,
         CASE WHEN (SELECT count(*) FROM turn) = 1 THEN ${limit} ELSE (
           SELECT count(*) FROM (
             SELECT 1 FROM ${t} j WHERE ${waiting("j")} AND ${inOrganisation("j", "t.org")} AND j.start_after <= ${S}.job_now()
-            ORDER BY j.group_id, j.priority DESC, j.created_on LIMIT ${limit}
+            ORDER BY j.group_id, j.priority DESC, j.created_on LIMIT least(${limit}, t.room + 1)
           ) r
-        ) END::int AS ready
-      FROM turn t
+        ) END::int AS found
+      FROM terms t
     ),
-    -- Max-min shares (water filling): level_i is what the i-th smallest would get if it and every
-    -- larger one split what the smaller ones leave; the first organisation with more ready than its
-    -- level sets the level for all the larger ones.
+    -- Weighted max-min shares (water filling), taken in order of ready per weight: level_i is what
+    -- one unit of weight gets if the i-th and every later organisation split by weight what the
+    -- earlier ones (all of whose ready jobs fit) leave. The first organisation with more ready than
+    -- its level times its weight sets the level for itself and all later ones.
     levels AS (
-      SELECT org, pos, ready,
-        (${limit} - coalesce(sum(ready) OVER (ORDER BY ready, pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::numeric
-          / (count(*) OVER () - row_number() OVER (ORDER BY ready, pos) + 1) AS level
-      FROM counted
+      SELECT org, pos, weight, ready,
+        (${limit} - coalesce(sum(ready) OVER (ORDER BY ready::numeric / weight, pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::numeric
+          / sum(weight) OVER (ORDER BY ready::numeric / weight, pos ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS level
+      FROM (SELECT org, pos, weight, least(found, room) AS ready FROM counted) c
+    ),
+    water AS (
+      SELECT (SELECT l.level FROM levels l WHERE l.ready > l.level * l.weight ORDER BY l.ready::numeric / l.weight, l.pos LIMIT 1) AS level
+    ),
+    -- Whole jobs: each gets the floor of its share, and what the floors leave of the batch goes one
+    -- job each to the organisations short of their ready jobs, in turn order. The shares never add
+    -- up to more than the batch, and the first in the turn is never left out.
+    floors AS (
+      SELECT org, pos, weight, ready, CASE WHEN w.level IS NULL THEN ready ELSE least(ready, floor(w.level * weight))::int END AS base
+      FROM levels CROSS JOIN water w
     ),
     share AS (
-      SELECT org, pos, ready,
-        least(ready, ceil(coalesce((SELECT l.level FROM levels l WHERE l.ready > l.level ORDER BY l.ready, l.pos LIMIT 1), ${limit})))::int AS k
-      FROM levels
+      SELECT org, pos, weight, ready,
+        base + CASE WHEN base < ready
+          AND row_number() OVER (PARTITION BY base < ready ORDER BY pos) <= ${limit} - sum(base) OVER () THEN 1 ELSE 0 END AS k
+      FROM floors
     ),
     next AS (
-      SELECT c.id, c.fresh, s.pos FROM share s
+      SELECT c.id, c.fresh, s.pos, s.weight FROM share s
       CROSS JOIN LATERAL (
         SELECT j.id, j.started_on IS NULL AS fresh FROM ${t} j
         WHERE ${waiting("j")} AND ${inOrganisation("j", "s.org")} AND j.start_after <= ${S}.job_now()
@@ -249,7 +273,7 @@ function fairSelection(t: string, limit: number): string {
       UNION ALL
       -- Jobs without an organisation (written around the platform) are claimed to be failed, not left waiting.
       SELECT * FROM (
-        SELECT j.id, j.started_on IS NULL, NULL::bigint FROM ${t} j
+        SELECT j.id, j.started_on IS NULL, NULL::bigint, 1 FROM ${t} j
         WHERE ${waiting("j")} AND j.group_id IS NULL AND j.start_after <= ${S}.job_now() AND ${QUEUE_NOT_PAUSED}
         ORDER BY j.priority DESC, j.created_on
         LIMIT ${limit}
@@ -262,7 +286,7 @@ function fairSelection(t: string, limit: number): string {
 function completeSql(table: string): string {
   return `
     WITH ${completionCtes(`${S}.${table}`)}
-    SELECT count(*)::int AS completed, NULL::text AS last_org, NULL::boolean AS more FROM done
+    SELECT count(*)::int AS completed, NULL::text AS last_org, NULL::boolean AS more, NULL::boolean AS capped FROM done
   `;
 }
 
@@ -274,6 +298,8 @@ export interface ClaimResult {
   cursor: string;
   /** Some organisation filled its share: jobs may still be waiting even if the batch came back short. */
   more: boolean;
+  /** A plan's cap on running jobs held some back: they may start as soon as running ones finish. */
+  capped: boolean;
 }
 
 /**
@@ -431,13 +457,20 @@ export class QueueStatements {
       text = limit === 0 ? completeSql(this.#table) : claimAndCompleteSql(this.#table, limit, this.#order);
       this.#claimAndComplete.set(limit, text);
     }
-    const { rows } = await pool.query<ClaimedJob & { completed: number | null; last_org: string | null; more: boolean | null }>({
+    const { rows } = await pool.query<
+      ClaimedJob & { completed: number | null; last_org: string | null; more: boolean | null; capped: boolean | null }
+    >({
       name: `gpt-claim-complete:${this.#queue}:${limit}`,
       text,
       values: limit === 0 ? [this.#queue, completionsJson(completions)] : [this.#queue, completionsJson(completions), cursor],
     });
     const summary = rows.pop()!;
-    const claim = { claimed: rows as ClaimedJob[], cursor: summary.last_org ?? cursor, more: summary.more ?? false };
+    const claim = {
+      claimed: rows as ClaimedJob[],
+      cursor: summary.last_org ?? cursor,
+      more: summary.more ?? false,
+      capped: summary.capped ?? false,
+    };
     if (summary.completed === completions.length) return { ...claim, landed: () => true };
     // Rare: some claims lapsed. Ask which completions are ours (completed at the attempt we ran).
     const { rows: ours } = await pool.query<{ id: string }>(

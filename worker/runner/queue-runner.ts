@@ -124,6 +124,8 @@ export class QueueRunner {
   #cancelScheduledFlush: (() => void) | undefined;
   /** The last claim came back short: wait for a NOTIFY or the poll before claiming again. */
   #exhausted = false;
+  /** The last claim left jobs waiting under a plan's cap on running jobs (see #settled). */
+  #capHeld = false;
   /** The organisation the last claim's turn reached: the next claim starts after it (round robin). */
   #cursor = "";
   /** A claim sent for a NOTIFY while every claim slot was busy (at most one at a time). */
@@ -283,8 +285,13 @@ export class QueueRunner {
           this.#requested -= limit;
           this.#cursor = result.cursor;
           this.#settled(sent, result.landed);
-          // Short, with no organisation that filled its share and no NOTIFY meanwhile: the queue is empty for now.
-          if (result.claimed.length < limit && !result.more && notificationsBefore === this.#notifications) this.#exhausted = true;
+          // Short, with no organisation that filled its share and no NOTIFY meanwhile: the queue is
+          // empty for now, or what is left waits under a plan's cap. (Claims in flight at once may
+          // answer out of order: one that was not short cannot clear what a short one found.)
+          if (result.claimed.length < limit && !result.more && notificationsBefore === this.#notifications) {
+            this.#exhausted = true;
+            this.#capHeld = result.capped;
+          } else if (result.capped) this.#capHeld = true;
           this.#accept(result.claimed);
           this.#pump();
           this.#checkIdle();
@@ -346,6 +353,11 @@ export class QueueRunner {
 
   #settled(sent: readonly PendingCompletion[], landed: (id: string) => boolean): void {
     this.#errorBackoffMs = 100;
+    // A plan's cap held jobs back at the last claim: each job finished makes room for one.
+    if (this.#capHeld && sent.length > 0 && this.#exhausted) {
+      this.#exhausted = false;
+      queueMicrotask(() => this.#pump());
+    }
     for (const d of sent) {
       this.#held.delete(d.completion.id);
       // A completion the fence refused means the claim lapsed (expiry, lost heartbeat) and another
@@ -378,7 +390,7 @@ export class QueueRunner {
       this.#held.set(job.id, held);
       return held;
     });
-    for (const held of accepted) this.#waiting.push(held.job.group_id ?? "", held);
+    for (const held of accepted) this.#waiting.push(held.job.group_id ?? "", held, held.job.weight);
     if (this.#stopping) {
       // A claim that was in flight when the stop began: these never start.
       void this.#unclaimWaiting().then(() => this.#checkIdle());
@@ -467,7 +479,7 @@ export class QueueRunner {
   #readmit(helds: readonly Held[]): void {
     for (const held of helds) {
       this.#running.delete(held);
-      this.#waiting.push(held.job.group_id ?? "", held);
+      this.#waiting.push(held.job.group_id ?? "", held, held.job.weight);
     }
     if (this.#stopping) void this.#unclaimWaiting().then(() => this.#checkIdle());
     else this.#startWaiting();

@@ -35,6 +35,18 @@ export default function Plan() {
         Quotas hold for every way jobs enter: the web app, the API (429 <code>quota_exceeded</code>) and SQL. Over one, nothing is enqueued.
         Plans are assigned by the platform's operators.
       </p>
+      <p data-testid="claim-terms">
+        When other organisations have jobs ready too, a busy queue serves yours with weight{" "}
+        <strong>{subscription.plan.fairShareWeight}</strong>
+        {subscription.plan.maxRunningPerQueue === null ? (
+          <>; the plan sets no cap on your jobs of one type running at once.</>
+        ) : (
+          <>
+            ; at most <strong>{number(subscription.plan.maxRunningPerQueue)}</strong> of your jobs of one type run at once (the rest wait
+            their turn; they are not refused).
+          </>
+        )}
+      </p>
       {isManager && closest ? (
         <p className={closest.fraction !== null && closest.fraction >= 0.8 ? "error banner" : "notice"} role="status" data-testid="closest">
           Closest to its limit: <strong>{QUOTA_LABELS[closest.quota].label}</strong>, {Math.round((closest.fraction ?? 0) * 100)}% used (
@@ -84,6 +96,8 @@ export default function Plan() {
               <th scope="col">Jobs waiting</th>
               <th scope="col">Jobs a day</th>
               <th scope="col">LLM tokens a month</th>
+              <th scope="col">Running at once, per job type</th>
+              <th scope="col">Share of a busy queue (weight)</th>
             </tr>
           </thead>
           <tbody>
@@ -96,6 +110,8 @@ export default function Plan() {
                 <td>{number(p.maxWaitingJobs)}</td>
                 <td>{number(p.jobsPerDay)}</td>
                 <td>{number(p.llmTokensPerMonth)}</td>
+                <td>{number(p.maxRunningPerQueue)}</td>
+                <td>{p.fairShareWeight}</td>
               </tr>
             ))}
           </tbody>
