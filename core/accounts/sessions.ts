@@ -15,7 +15,13 @@ const TOUCH_AFTER_MS = 5 * 60_000;
 
 export interface SessionContext {
   sessionId: string;
-  user: { id: string; email: string; displayName: string | null };
+  user: {
+    id: string;
+    email: string;
+    displayName: string | null;
+    /** Named in ops.platform_operators (migrations/0017): may open the operator-only pages. */
+    isPlatformOperator: boolean;
+  };
   /** The organisation the user is working in; null only for a user who belongs to none. */
   org: Membership | null;
   memberships: Membership[];
@@ -46,6 +52,9 @@ export async function sessionByToken(db: OwnerDatabase, token: string): Promise<
     .selectFrom("app.sessions as s")
     .innerJoin("app.users as u", "u.id", "s.user_id")
     .select(["s.id", "s.current_org_id", "s.last_seen_at", "u.id as user_id", "u.email", "u.display_name"])
+    // Read here, with the user, rather than by each page that needs it: the layout shows the
+    // operator link on every page. Only the owner can read or write this table.
+    .select(sql<boolean>`EXISTS (SELECT 1 FROM ops.platform_operators o WHERE o.user_id = u.id)`.as("is_platform_operator"))
     .where("s.token_hash", "=", hashToken(token))
     .where("s.revoked_at", "is", null)
     .where("s.expires_at", ">", sql<Date>`now()`)
@@ -60,7 +69,12 @@ export async function sessionByToken(db: OwnerDatabase, token: string): Promise<
       .where("id", "=", row.id)
       .execute();
   }
-  return { sessionId: row.id, user: { id: row.user_id, email: row.email, displayName: row.display_name }, org, memberships };
+  return {
+    sessionId: row.id,
+    user: { id: row.user_id, email: row.email, displayName: row.display_name, isPlatformOperator: row.is_platform_operator },
+    org,
+    memberships,
+  };
 }
 
 /** Switches the session's organisation; refused (false) unless the user is a member (checked in the database). */

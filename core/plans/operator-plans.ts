@@ -3,15 +3,9 @@ import type { OwnerDatabase } from "../db/connect.ts";
 
 /**
  * The operator-only plans page's reads and writes. Every function takes the owner's handle: they
- * work across organisations, and whether a user is an operator is a fact gpt_app cannot read or
- * write (ops.platform_operators, migrations/0017).
+ * work across organisations. Who is an operator comes with the session (sessionByToken reads
+ * ops.platform_operators, which gpt_app cannot read or write; migrations/0017).
  */
-
-/** Whether `userId` was named a platform operator (ops.grant_platform_operator). */
-export async function isPlatformOperator(owner: OwnerDatabase, userId: string): Promise<boolean> {
-  const row = await owner.selectFrom("ops.platform_operators").select("user_id").where("user_id", "=", userId).executeTakeFirst();
-  return row !== undefined;
-}
 
 export interface OrganisationPlanRow {
   orgId: string;
@@ -42,7 +36,7 @@ export async function organisationPlans(owner: OwnerDatabase, search: string): P
     note: string | null;
   }>`
     SELECT o.id AS org_id, o.name, o.slug,
-      coalesce(s.plan_id, (SELECT d.id FROM app.plans d WHERE d.is_default)) AS plan_id,
+      (ops.plan_of(o.id)).id AS plan_id,
       s.org_id IS NOT NULL AS assigned, s.assigned_at, s.assigned_by, s.note
     FROM app.organisations o
     LEFT JOIN app.subscriptions s ON s.org_id = o.id

@@ -60,10 +60,4 @@ export { snoozesOfJob } from "../../../core/jobs/job-snoozes.ts";
 export { queuePauseForOrg, queuePausesForOrg, queueResume } from "../../../core/jobs/queue-pauses.ts";
 export { jobTimeline } from "../../../core/jobs/job-timeline.ts";
 export { plansList, subscriptionOfOrg } from "../../../core/plans/subscription.ts";
-export {
-  isPlatformOperator,
-  OPERATOR_PAGE_SIZE,
-  organisationPlans,
-  PlanAssignmentError,
-  planAssign,
-} from "../../../core/plans/operator-plans.ts";
+export { OPERATOR_PAGE_SIZE, organisationPlans, PlanAssignmentError, planAssign } from "../../../core/plans/operator-plans.ts";

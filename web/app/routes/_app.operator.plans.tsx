@@ -2,17 +2,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { CsrfInput } from "../components/forms.tsx";
-import {
-  isPlatformOperator,
-  isUuid,
-  OPERATOR_PAGE_SIZE,
-  organisationPlans,
-  PlanAssignmentError,
-  planAssign,
-  plansList,
-} from "../lib/core.server.ts";
+import { isUuid, OPERATOR_PAGE_SIZE, organisationPlans, PlanAssignmentError, planAssign, plansList } from "../lib/core.server.ts";
 import { readMutation } from "../lib/csrf.server.ts";
-import type { Platform } from "../lib/platform.server.ts";
 import { inOrg } from "../lib/org.server.ts";
 import type { OrgSession } from "../lib/session.server.ts";
 
@@ -25,14 +16,14 @@ export const meta: MetaFunction = () => [{ title: "Operator: plans · GPT Agent 
 
 const NOTE_MAX = 300;
 
-async function requireOperator(session: OrgSession, platform: Platform): Promise<void> {
-  if (!(await isPlatformOperator(platform.db.owner, session.user.id))) throw data({ error: "Page not found." }, { status: 404 });
+function requireOperator(session: OrgSession): void {
+  if (!session.user.isPlatformOperator) throw data({ error: "Page not found." }, { status: 404 });
 }
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const search = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 100);
   return inOrg(request, async (trx, session, platform) => {
-    await requireOperator(session, platform);
+    requireOperator(session);
     const organisations = await organisationPlans(platform.db.owner, search);
     return {
       search,
@@ -47,7 +38,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   const form = await readMutation(request);
   return inOrg(request, async (trx, session, platform) => {
-    await requireOperator(session, platform);
+    requireOperator(session);
     const orgId = form.get("orgId");
     const planId = form.get("planId");
     const note = String(form.get("note") ?? "");

@@ -1,26 +1,23 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { Form, Link, NavLink, Outlet, useLoaderData, useLocation } from "@remix-run/react";
 import { CsrfInput } from "../components/forms.tsx";
-import { isPlatformOperator } from "../lib/core.server.ts";
 import { getPlatform } from "../lib/platform.server.ts";
 import { requireOrgSession } from "../lib/session.server.ts";
 
 /** The signed-in shell: navigation, organisation switcher, sign-out. Every child needs an organisation. */
 export async function loader({ request }: LoaderFunctionArgs) {
   const session = await requireOrgSession(request);
-  const { config, db } = await getPlatform();
+  const { config } = await getPlatform();
   return {
     user: session.user,
     org: session.org,
     memberships: session.memberships.map((m) => ({ orgId: m.orgId, orgName: m.orgName })),
     workerUrl: config.WORKER_PUBLIC_URL,
-    // The operator-only plans page is linked for platform operators alone (migrations/0017).
-    isOperator: await isPlatformOperator(db.owner, session.user.id),
   };
 }
 
 export default function AppShell() {
-  const { user, org, memberships, isOperator } = useLoaderData<typeof loader>();
+  const { user, org, memberships } = useLoaderData<typeof loader>();
   const location = useLocation();
   return (
     <>
@@ -32,7 +29,8 @@ export default function AppShell() {
           <NavLink to="/tokens">API tokens</NavLink>
           <NavLink to="/members">Members</NavLink>
           <NavLink to="/plan">Plan</NavLink>
-          {isOperator ? <NavLink to="/operator/plans">Operator: plans</NavLink> : null}
+          {/* The operator-only plans page is linked for platform operators alone (migrations/0017). */}
+          {user.isPlatformOperator ? <NavLink to="/operator/plans">Operator: plans</NavLink> : null}
         </nav>
         <div className="org-switch">
           <Form method="post" action="/switch-organisation" className="org-switch">
